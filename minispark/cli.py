@@ -1,0 +1,258 @@
+"""The ``minispark`` command: daemons, resource detection and client-mode submission.
+
+Every error a user can cause ends in one line on stderr naming the fix and a non-zero exit,
+never a traceback (the user's own program is the exception: its traceback is its output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import runpy
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .conf import Conf, ConfError, env_defaults, load, parse_size_mb
+from .masterurl import MasterUrlError, parse_local_cluster, parse_master_url
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line or in the configuration; the message says the fix."""
+
+
+def _conf_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--properties-file", metavar="FILE",
+                   help="Spark-style properties file (default: $MINISPARK_CONF_DIR/minispark-defaults.conf)")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a configuration property; repeatable; wins over every other source")  # fmt: skip
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size_mb(text, key="size")
+    except ConfError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minispark",
+        description="A Python re-creation of Apache Spark's standalone cluster.",
+        epilog="Configuration: --conf, then MINISPARK_{MASTER,WORKER}_OPTS, MINISPARK_DAEMON_OPTS "
+        "(-Dkey=value), the properties file, then defaults. $MINISPARK_CONF_DIR (/etc/minispark) "
+        "holds minispark-env and minispark-defaults.conf.",
+    )
+    parser.add_argument("--version", action="version", version=f"minispark {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    m = sub.add_parser("master", help="run a master", description="Run a master in the foreground.")
+    m.add_argument("--host", help="address to bind (default: $MINISPARK_MASTER_HOST or this host's name)")
+    m.add_argument("--port", type=_port, help="RPC port (default: $MINISPARK_MASTER_PORT or 7077)")
+    m.add_argument("--webui-port", type=_port, help="web port (default: $MINISPARK_MASTER_WEBUI_PORT or 8080)")
+    _conf_args(m)
+
+    w = sub.add_parser("worker", help="run a worker", description="Run a worker in the foreground.")
+    w.add_argument("master_url", metavar="MASTER_URL", help="minispark://host:port[,host:port...]")
+    w.add_argument("--host", help="address to bind and advertise (default: this host's name)")
+    w.add_argument("--port", type=_port, help="RPC port (default: $MINISPARK_WORKER_PORT or random)")
+    w.add_argument("--webui-port", type=_port, help="web port (default: $MINISPARK_WORKER_WEBUI_PORT or 8081)")
+    w.add_argument("-c", "--cores", type=_positive, help="cores to offer (default: detected)")
+    w.add_argument("-m", "--memory", type=_size, help="memory to offer, e.g. 2g (default: detected)")
+    w.add_argument("-d", "--work-dir", help="executor logs and app files (default: $MINISPARK_WORKER_DIR or ./work)")
+    _conf_args(w)
+
+    d = sub.add_parser("detect-resources", help="show the cores and memory a worker on this host gets",
+                       description="Detect the cores and memory a worker on this host would offer: "
+                       "CPU affinity, cgroup quota and memory limits, minus an OS memory reserve.")  # fmt: skip
+    d.add_argument("--reserve-memory", type=_size, default=1024, metavar="SIZE",
+                   help="memory left to the OS (default 1g)")  # fmt: skip
+    d.add_argument("--json", action="store_true", help="print JSON (what the Ansible roles read)")
+
+    s = sub.add_parser("submit", help="run an application (client deploy mode)",
+                       description="Run APP.py as the driver of an application on a cluster.")  # fmt: skip
+    s.add_argument("--master", help="minispark://host:port[,...] or local-cluster[N,C,M]")
+    s.add_argument("--deploy-mode", choices=["client", "cluster"], default="client")
+    s.add_argument("--supervise", action="store_true", help="restart a cluster-mode driver that fails")
+    s.add_argument("--name", help="application name (default: the file name)")
+    s.add_argument("--executor-memory", metavar="MEM", help="memory per executor, e.g. 1g")
+    s.add_argument("--executor-cores", metavar="N", help="cores per executor (default: all of a worker's)")
+    s.add_argument("--total-executor-cores", metavar="N", help="cap on the application's cores")
+    s.add_argument("--driver-memory", metavar="MEM", help="driver memory (cluster mode)")
+    s.add_argument("--driver-cores", metavar="N", help="driver cores (cluster mode)")
+    s.add_argument("--py-files", metavar="FILES", help="comma-separated .py/.zip files for the executors")
+    _conf_args(s)
+    s.add_argument("app", metavar="APP.py")
+    s.add_argument("app_args", nargs=argparse.REMAINDER, metavar="ARGS")
+    return parser
+
+
+# --------------------------------------------------------------------------- daemons
+
+
+def _hostname() -> str:
+    return socket.gethostname()
+
+
+def run_master(args: argparse.Namespace) -> int:
+    from . import daemon
+    from .master.master import Master
+
+    conf = load("master", conf_pairs=args.conf, properties_file=args.properties_file)
+    env = env_defaults("master", os.environ)
+    host = args.host or env.get("host") or _hostname()
+    port = args.port if args.port is not None else int(env.get("port", 7077))
+    webui = args.webui_port if args.webui_port is not None else int(
+        env.get("webui_port") or conf.get("spark.master.ui.port") or 8080
+    )
+    daemon.setup_logging()
+    return daemon.run(lambda: Master(conf, host=host, port=port, webui_port=webui), "master")
+
+
+def _worker_size(args: argparse.Namespace, conf: Conf, env: dict[str, str]) -> tuple[int, int]:
+    cores = args.cores or _int(env.get("cores")) or conf.get_int("minispark.worker.cores")
+    memory = args.memory or _mb(env.get("memory"), "MINISPARK_WORKER_MEMORY") or _mb(
+        conf.get("minispark.worker.memory"), "minispark.worker.memory"
+    )
+    if cores and memory:
+        return cores, memory
+    from .worker.resources import detect
+
+    found = detect()
+    return cores or found.cores, memory or found.memory_mb
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+def _mb(text: str | None, key: str) -> int | None:
+    return parse_size_mb(text, key=key) if text else None
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from . import daemon
+    from .worker.worker import Worker, WorkerOptions
+
+    conf = load("worker", conf_pairs=args.conf, properties_file=args.properties_file)
+    env = env_defaults("worker", os.environ)
+    masters = parse_master_url(args.master_url)
+    cores, memory = _worker_size(args, conf, env)
+    work_dir = Path(args.work_dir or env.get("work_dir") or "work").absolute()
+    local = env.get("local_dirs") or conf.get("spark.local.dir")
+    local_dirs = [Path(p).absolute() for p in local.split(",")] if local else [work_dir / "local"]
+    options = WorkerOptions(
+        masters=masters,
+        host=args.host or _hostname(),
+        port=args.port if args.port is not None else int(env.get("port", 0)),
+        webui_port=args.webui_port if args.webui_port is not None else int(
+            env.get("webui_port") or conf.get("spark.worker.ui.port") or 8081
+        ),
+        cores=cores,
+        memory_mb=memory,
+        work_dir=work_dir,
+        local_dirs=local_dirs,
+    )
+    daemon.setup_logging()
+    return daemon.run(lambda: Worker(conf, options), "worker")
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    from .worker.resources import detect
+
+    found = detect(reserve_mb=args.reserve_memory)
+    print(json.dumps(found.to_json(), indent=2) if args.json else found.describe())
+    return 0
+
+
+# ---------------------------------------------------------------------------- submit
+
+
+SUBMIT_FLAGS = {
+    "name": "spark.app.name",
+    "executor_memory": "spark.executor.memory",
+    "executor_cores": "spark.executor.cores",
+    "total_executor_cores": "spark.cores.max",
+    "driver_memory": "spark.driver.memory",
+    "driver_cores": "spark.driver.cores",
+    "py_files": "spark.submit.pyFiles",
+}
+
+
+def submit_conf(args: argparse.Namespace) -> dict[str, str]:
+    """The application's settings: flags win over --conf, which wins over the file."""
+    flags = {key: str(getattr(args, attr)) for attr, key in SUBMIT_FLAGS.items() if getattr(args, attr)}
+    if args.master:
+        flags["spark.master"] = args.master
+    conf = load("driver", cli=flags, conf_pairs=args.conf, properties_file=args.properties_file)
+    values = dict(conf.items())
+    values.setdefault("spark.app.name", Path(args.app).stem)
+    master = values.get("spark.master")
+    if not master:
+        raise UsageError("no master given: use --master minispark://HOST:PORT or local-cluster[N,C,M]")
+    if parse_local_cluster(master) is None:
+        parse_master_url(master)
+    return values
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    from .core.sparkconf import SUBMIT_CONF_ENV
+
+    if args.deploy_mode == "cluster":
+        raise UsageError("--deploy-mode cluster is not available in this version; use client mode")
+    app = Path(args.app)
+    if not app.is_file():
+        raise UsageError(f"application file {args.app!r} does not exist")
+    os.environ[SUBMIT_CONF_ENV] = json.dumps(submit_conf(args))
+    sys.argv = [str(app), *args.app_args]
+    sys.path.insert(0, str(app.parent.absolute()))
+    try:
+        runpy.run_path(str(app), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        _stop_active_context()
+    return 0
+
+
+def _stop_active_context() -> None:
+    """A program that forgets sc.stop() still releases its executors (and local cluster)."""
+    from .core.context import SparkContext
+
+    if SparkContext._active is not None:
+        SparkContext._active.stop()
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "master": run_master,
+    "worker": run_worker,
+    "detect-resources": run_detect,
+    "submit": run_submit,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfError, MasterUrlError, UsageError) as exc:
+        print(f"minispark {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

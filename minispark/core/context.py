@@ -1,0 +1,193 @@
+"""``SparkContext``: the entry point of a driver program, with PySpark's names.
+
+Creating one registers an application with the cluster named by ``spark.master``; executors
+are placed by the master and connect back to this process. ``stop()`` (or leaving a
+``with`` block, or the program ending) unregisters it and frees the executors.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import ClassVar
+
+from .. import __version__
+from ..conf import Conf, ConfError
+from ..localcluster import LocalClusterProcesses
+from ..masterurl import parse_local_cluster, parse_master_url
+from ..security import security_from_conf
+from .appclient import AppClient, ExecutorHandle
+from .eventloop import LoopThread
+from .sparkconf import SparkConf
+
+log = logging.getLogger("minispark.context")
+
+
+def _driver_logging() -> None:
+    """Like PySpark's log4j default: warnings and errors on stderr, unless the program set up logging."""
+    root = logging.getLogger()
+    package = logging.getLogger("minispark")
+    if not root.handlers and not package.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%y/%m/%d %H:%M:%S"))
+        package.addHandler(handler)
+        package.setLevel(logging.WARNING)
+
+
+def _driver_host(conf: Conf, master: tuple[str, int]) -> str:
+    """The local address that routes to the master, so executors elsewhere can reach us."""
+    configured = conf.get("spark.driver.host")
+    if configured:
+        return configured
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(master)  # UDP connect sends nothing; it only picks a route
+            return str(probe.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+class SparkContext:
+    _active: ClassVar[SparkContext | None] = None
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        master: str | None = None,
+        appName: str | None = None,  # noqa: N803
+        conf: SparkConf | None = None,
+    ) -> None:
+        _driver_logging()
+        self._conf = (conf or SparkConf()).copy()
+        if master:
+            self._conf.setMaster(master)
+        if appName:
+            self._conf.setAppName(appName)
+        self.master = self._required("spark.master", "A master URL must be set in your configuration")
+        self.appName = self._required("spark.app.name", "An application name must be set in your configuration")
+        with SparkContext._lock:
+            if SparkContext._active is not None:
+                raise ValueError(
+                    "Cannot run multiple SparkContexts at once; existing SparkContext("
+                    f"app={SparkContext._active.appName}, master={SparkContext._active.master})"
+                )
+            SparkContext._active = self
+        try:
+            self._start()
+        except BaseException:
+            self._release()
+            raise
+        atexit.register(self.stop)
+
+    def _required(self, key: str, message: str) -> str:
+        value = self._conf.get(key)
+        if not value:
+            raise ValueError(message)
+        return value
+
+    def _start(self) -> None:
+        settings = Conf(dict(self._conf.getAll()))
+        settings.validate()
+        self._local: LocalClusterProcesses | None = None
+        self._stopped = False
+        url = self.master
+        spec = parse_local_cluster(url)
+        if spec is not None:
+            self._local = LocalClusterProcesses(spec, dict(self._conf.getAll()))
+            url = self._local.start()
+        masters = parse_master_url(url)
+        self._loop = LoopThread()
+        self._client = AppClient(
+            masters=masters,
+            security=security_from_conf(settings),
+            host=_driver_host(settings, masters[0]),
+            name=self.appName,
+            memory_per_executor_mb=settings.get_size_mb("spark.executor.memory") or 1024,
+            cores_per_executor=settings.get_int("spark.executor.cores"),
+            max_cores=settings.get_int("spark.cores.max"),
+            conf={k: v for k, v in settings.items() if "secret" not in k},
+        )
+        try:
+            self._loop.run(self._client.start())
+        except BaseException:
+            self._shutdown()
+            raise
+
+    # -------------------------------------------------------------- PySpark surface
+
+    @property
+    def applicationId(self) -> str:  # noqa: N802
+        return self._client.status.app_id
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+    @property
+    def defaultParallelism(self) -> int:  # noqa: N802
+        configured = self._conf.get("spark.default.parallelism")
+        if configured:
+            return int(configured)
+        return max(2, sum(h.cores for h in self._client.ready_executors()))
+
+    def getConf(self) -> SparkConf:  # noqa: N802
+        return self._conf.copy()
+
+    @classmethod
+    def getOrCreate(cls, conf: SparkConf | None = None) -> SparkContext:  # noqa: N802
+        return cls._active or cls(conf=conf)
+
+    def __enter__(self) -> SparkContext:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if getattr(self, "_stopped", True):
+            return
+        self._stopped = True
+        try:
+            self._loop.run(self._client.stop(), timeout=15)
+        except Exception as exc:  # stopping must always finish releasing resources
+            log.warning("error while stopping the application: %s", exc)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._stopped = True
+        self._loop.close()
+        if self._local is not None:
+            self._local.stop()
+        self._release()
+
+    def _release(self) -> None:
+        with SparkContext._lock:
+            if SparkContext._active is self:
+                SparkContext._active = None
+
+    # ----------------------------------------------------------- executor lifecycle
+
+    def executors(self) -> list[ExecutorHandle]:
+        """Executors registered with this driver and connected now."""
+        return list(self._client.ready_executors())
+
+    def wait_for_executors(self, count: int, timeout: float = 60.0) -> list[ExecutorHandle]:
+        """Block until ``count`` executors have registered (the cluster grants them async)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._client.status.ended:
+                raise RuntimeError(f"application ended: {self._client.status.ended}")
+            ready = self.executors()
+            if len(ready) >= count:
+                return ready
+            time.sleep(0.02)
+        raise TimeoutError(f"only {len(self.executors())} of {count} executors registered within {timeout:g}s")
+
+
+__all__ = ["ConfError", "SparkConf", "SparkContext"]

@@ -1,0 +1,342 @@
+"""Every message exchanged between minispark processes, on one page.
+
+Modelled on Spark's DeployMessages: each message is a small typed struct with a tag, so
+that decoding untrusted bytes yields either one of these types or a clear error. User
+payloads (pickled closures, partitions) travel as opaque ``bytes`` that the master never
+unpickles. Messages that a leading master sends carry its ``epoch`` (bumped by every new
+leader) so that workers and drivers can drop orders from a deposed one.
+
+The unions at the bottom say which messages each kind of endpoint accepts.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+
+class Message(msgspec.Struct, tag=True, kw_only=True, frozen=True):
+    """Base of every message; the tag is the class name."""
+
+
+# --------------------------------------------------------------------------- states
+
+
+class MasterStatus(StrEnum):
+    STANDBY = "STANDBY"
+    ALIVE = "ALIVE"
+    RECOVERING = "RECOVERING"
+    COMPLETING_RECOVERY = "COMPLETING_RECOVERY"
+
+
+class WorkerState(StrEnum):
+    ALIVE = "ALIVE"
+    DEAD = "DEAD"
+    DECOMMISSIONED = "DECOMMISSIONED"
+    UNKNOWN = "UNKNOWN"
+
+
+class ExecutorState(StrEnum):
+    LAUNCHING = "LAUNCHING"
+    RUNNING = "RUNNING"
+    KILLED = "KILLED"
+    FAILED = "FAILED"
+    LOST = "LOST"
+    EXITED = "EXITED"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (ExecutorState.LAUNCHING, ExecutorState.RUNNING)
+
+
+class AppState(StrEnum):
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    UNKNOWN = "UNKNOWN"
+
+
+class DriverState(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    RELAUNCHING = "RELAUNCHING"
+    UNKNOWN = "UNKNOWN"
+    KILLED = "KILLED"
+    FAILED = "FAILED"
+    ERROR = "ERROR"
+
+
+# ------------------------------------------------------------------- descriptions
+
+
+class ApplicationDescription(msgspec.Struct, kw_only=True, frozen=True):
+    """What a driver asks of the cluster (Spark's ApplicationDescription)."""
+
+    name: str
+    user: str
+    driver_url: str  # host:port of the driver's RPC server; executors connect back to it
+    memory_per_executor_mb: int
+    cores_per_executor: int | None = None  # None: one executor per worker, all its granted cores
+    max_cores: int | None = None  # spark.cores.max
+    conf: dict[str, str] = msgspec.field(default_factory=dict)  # passed on to executors
+
+
+class ExecutorDescription(msgspec.Struct, kw_only=True, frozen=True):
+    app_id: str
+    exec_id: int
+    cores: int
+    memory_mb: int
+    state: ExecutorState
+
+
+# ------------------------------------------------------------------ generic replies
+
+
+class Ack(Message):
+    pass
+
+
+class Failure(Message):
+    message: str
+
+
+# ------------------------------------------------------------ handshake (rpc.py)
+
+
+class Hello(Message):
+    """First frame of every connection, from the connecting side."""
+
+    protocol: str  # always "minispark"; anything else is not one of ours
+    version: int
+    role: str  # worker, driver, executor, client: for logs only
+    nonce: bytes
+
+
+class Challenge(Message):
+    version: int
+    nonce: bytes
+    auth: bool  # whether the server requires a proof of the shared secret
+
+
+class Proof(Message):
+    mac: bytes  # HMAC-SHA256(secret, server nonce + client nonce); empty without auth
+
+
+class Welcome(Message):
+    mac: bytes  # HMAC-SHA256(secret, client nonce + server nonce): the server proves itself too
+
+
+class Refused(Message):
+    reason: str
+
+
+# ----------------------------------------------------------------- worker -> master
+
+
+class RegisterWorker(Message):
+    worker_id: str
+    host: str
+    port: int
+    cores: int
+    memory_mb: int
+    webui_url: str
+    master_address: str  # the address the worker used to reach this master
+
+
+class Heartbeat(Message):
+    worker_id: str
+
+
+class ExecutorStateChanged(Message):
+    app_id: str
+    exec_id: int
+    state: ExecutorState
+    message: str = ""
+    exit_status: int | None = None
+
+
+class WorkerLatestState(Message):
+    """Sent after every registration: the master kills what it does not know (SPARK-13604)."""
+
+    worker_id: str
+    executors: list[ExecutorDescription]
+    driver_ids: list[str] = msgspec.field(default_factory=list)
+
+
+class WorkerDecommissioning(Message):
+    worker_id: str
+
+
+# ----------------------------------------------------------------- master -> worker
+
+
+class RegisteredWorker(Message):
+    master_url: str
+    master_webui_url: str
+    duplicate: bool
+    epoch: int
+
+
+class RegisterWorkerFailed(Message):
+    message: str
+
+
+class MasterInStandby(Message):
+    pass
+
+
+class ReconnectWorker(Message):
+    master_url: str
+    epoch: int
+
+
+class LaunchExecutor(Message):
+    epoch: int
+    app_id: str
+    exec_id: int
+    app: ApplicationDescription
+    cores: int
+    memory_mb: int
+
+
+class KillExecutor(Message):
+    epoch: int
+    app_id: str
+    exec_id: int
+
+
+class ApplicationFinished(Message):
+    epoch: int
+    app_id: str
+
+
+class DecommissionWorker(Message):
+    epoch: int
+
+
+# ---------------------------------------------------------------- driver <-> master
+
+
+class RegisterApplication(Message):
+    app: ApplicationDescription
+
+
+class UnregisterApplication(Message):
+    app_id: str
+
+
+class RegisteredApplication(Message):
+    app_id: str
+    master_url: str
+    epoch: int
+
+
+class ExecutorAdded(Message):
+    epoch: int
+    exec_id: int
+    worker_id: str
+    host: str
+    cores: int
+    memory_mb: int
+
+
+class ExecutorUpdated(Message):
+    epoch: int
+    exec_id: int
+    state: ExecutorState
+    message: str = ""
+    exit_status: int | None = None
+    worker_host: str | None = None  # set when the worker was lost: its shuffle output is gone
+
+
+class ApplicationRemoved(Message):
+    epoch: int
+    state: AppState
+    message: str
+
+
+class WorkerRemoved(Message):
+    epoch: int
+    worker_id: str
+    host: str
+    message: str
+
+
+# ----------------------------------------------------------- executor <-> worker
+
+
+class ExecutorAttached(Message):
+    """An executor announces itself on its worker connection; it exits when that closes."""
+
+    app_id: str
+    exec_id: int
+    pid: int
+
+
+# ----------------------------------------------------------- executor <-> driver
+
+
+class RegisterExecutor(Message):
+    exec_id: int
+    host: str
+    cores: int
+    pid: int
+
+
+class RegisteredExecutor(Message):
+    app_id: str
+
+
+class StopExecutor(Message):
+    pass
+
+
+# ------------------------------------------------------------ inbound per endpoint
+
+ToMaster = (
+    RegisterWorker
+    | Heartbeat
+    | ExecutorStateChanged
+    | WorkerLatestState
+    | WorkerDecommissioning
+    | RegisterApplication
+    | UnregisterApplication
+    | Ack
+    | Failure
+)
+
+ToWorker = (
+    RegisteredWorker
+    | RegisterWorkerFailed
+    | MasterInStandby
+    | ReconnectWorker
+    | LaunchExecutor
+    | KillExecutor
+    | ApplicationFinished
+    | DecommissionWorker
+    | ExecutorAttached
+    | Ack
+    | Failure
+)
+
+ToDriver = (
+    RegisteredApplication
+    | ExecutorAdded
+    | ExecutorUpdated
+    | ApplicationRemoved
+    | WorkerRemoved
+    | MasterInStandby
+    | RegisterExecutor
+    | Ack
+    | Failure
+)
+
+ToExecutor = RegisteredExecutor | StopExecutor | Ack | Failure
+
+Handshake = Hello | Challenge | Proof | Welcome | Refused

@@ -1,0 +1,401 @@
+"""The worker: offers this host's cores and memory to the master and runs executors.
+
+It registers with every master in its URL at once (only the leader accepts; standbys answer
+MasterInStandby), heartbeats the one that accepted, and re-registers with backoff whenever
+that link closes. Executor state changes are delivered reliably: each is an ask that stays
+queued until the master acknowledges it, across reconnects (SPARK-34245's lesson).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .. import daemon, rpc, systemd
+from ..conf import Conf
+from ..protocol import (
+    ApplicationFinished,
+    DecommissionWorker,
+    ExecutorAttached,
+    ExecutorState,
+    ExecutorStateChanged,
+    Heartbeat,
+    KillExecutor,
+    LaunchExecutor,
+    Message,
+    ReconnectWorker,
+    RegisteredWorker,
+    RegisterWorker,
+    RegisterWorkerFailed,
+    ToWorker,
+    WorkerDecommissioning,
+    WorkerLatestState,
+)
+from ..security import security_from_conf
+from .runners import ExecutorRunner
+
+log = logging.getLogger("minispark.worker")
+
+RETAINED_FINISHED = 1000
+# Security settings an executor needs to reach its driver and this worker.
+SECURITY_KEYS = (
+    "spark.authenticate",
+    "spark.authenticate.secret",
+    "spark.authenticate.secret.file",
+    "minispark.ssl.enabled",
+    "minispark.ssl.certFile",
+    "minispark.ssl.keyFile",
+    "minispark.ssl.caFile",
+)
+from ..executor import EXECUTOR_CONF_ENV
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    masters: list[tuple[str, int]]
+    host: str
+    port: int
+    webui_port: int
+    cores: int
+    memory_mb: int
+    work_dir: Path
+    local_dirs: list[Path]
+
+
+class Worker:
+    def __init__(self, conf: Conf, options: WorkerOptions) -> None:
+        self.conf = conf
+        self.opts = options
+        self.host = options.host
+        self.port = options.port
+        self.webui_port = options.webui_port
+        self.cores = options.cores
+        self.memory_mb = options.memory_mb
+        self.id = ""
+        self.start_ms = int(time.time() * 1000)
+        self.security = security_from_conf(conf)
+        self.timeout_s = conf.get_duration_s("spark.worker.timeout") or 15.0
+        self.master: rpc.Connection | None = None
+        self.master_url = ""
+        self.master_webui_url = ""
+        self.master_epoch = 0
+        self.ever_registered = False
+        self.decommissioned = False
+        self.executors: dict[str, ExecutorRunner] = {}
+        self.finished: collections.deque[ExecutorRunner] = collections.deque(maxlen=RETAINED_FINISHED)
+        self.finished_apps: set[str] = set()
+        self._updates: collections.deque[ExecutorStateChanged] = collections.deque()
+        self._flushing = False
+        self._registering: asyncio.Task[None] | None = None
+        self._timers: list[asyncio.Task[None]] = []
+        self._web: Any = None
+        self._server = rpc.Server(
+            name="worker",
+            inbound=ToWorker,
+            handler=self.handle,
+            security=self.security,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def webui_url(self) -> str:
+        return f"http://{self.host}:{self.webui_port}"
+
+    @property
+    def cores_used(self) -> int:
+        return sum(r.cores for r in self.executors.values())
+
+    @property
+    def memory_used(self) -> int:
+        return sum(r.memory_mb for r in self.executors.values())
+
+    @property
+    def registered(self) -> bool:
+        return self.master is not None and not self.master.is_closed
+
+    async def start(self) -> None:
+        from .web import start_web
+
+        self.opts.work_dir.mkdir(parents=True, exist_ok=True)
+        self.port = await self._server.start(self.host, self.port)
+        self.id = f"worker-{datetime.now():%Y%m%d%H%M%S}-{self.host}-{self.port}"
+        self._web, self.webui_port = await start_web(self, self.host, self.webui_port)
+        log.info(
+            "worker %s offering %d cores, %d MiB; web UI on %s",
+            self.id,
+            self.cores,
+            self.memory_mb,
+            self.webui_url,
+        )
+        self._timers.append(daemon.every(self.timeout_s / 4, self._heartbeat))
+        if self.conf.get_bool("spark.worker.cleanup.enabled"):
+            interval = self.conf.get_duration_s("spark.worker.cleanup.interval") or 1800.0
+            self._timers.append(daemon.every(interval, self.clean_work_dir))
+        asyncio.get_running_loop().add_signal_handler(signal.SIGPWR, self.decommission)
+        self.register_soon()
+
+    async def stop(self) -> None:
+        for runner in list(self.executors.values()):
+            runner.kill_now()
+        await daemon.cancel(self._timers)
+        if self._registering is not None:
+            self._registering.cancel()
+        if self.master is not None:
+            self.master.close("worker stopping")
+        self._server.close()
+        if self._web is not None:
+            await self._web.cleanup()
+
+    # --------------------------------------------------------------- registration
+
+    def register_soon(self) -> None:
+        if self._registering is None or self._registering.done():
+            self._registering = asyncio.ensure_future(self._register())
+
+    async def _register(self) -> None:
+        """Spark's two-phase backoff, shortened: seconds, not minutes, between the first tries."""
+        initial = self.conf.get_int("spark.worker.initialRegistrationRetries") or 6
+        total = self.conf.get_int("spark.worker.maxRegistrationRetries") or 16
+        fuzz = random.uniform(0.5, 1.5)  # one per process: workers do not retry in lockstep
+        for attempt in range(1, total + 1):
+            await asyncio.gather(*(self._try_master(h, p) for h, p in self.opts.masters))
+            if self.registered:
+                return
+            delay = (1.0 if attempt < initial else 10.0) * fuzz
+            log.info("no master accepted registration (attempt %d/%d); retrying in %.1fs", attempt, total, delay)
+            await asyncio.sleep(delay)
+        log.error("All masters are unresponsive! Giving up.")
+        os._exit(1)
+
+    async def _try_master(self, host: str, port: int) -> None:
+        try:
+            conn = await rpc.connect(
+                host,
+                port,
+                inbound=ToWorker,
+                handler=self.handle,
+                security=self.security,
+                role="worker",
+                on_close=self._master_closed,
+            )
+        except (OSError, TimeoutError, rpc.HandshakeError) as exc:
+            log.info("cannot reach master %s:%d: %s", host, port, exc)
+            return
+        try:
+            reply = await conn.ask(self._registration(host, port), timeout=self.timeout_s)
+        except (rpc.ConnectionClosed, TimeoutError, rpc.RpcError) as exc:
+            conn.close(f"registration failed: {exc}")
+            return
+        self._registration_reply(conn, reply)
+
+    def _registration(self, host: str, port: int) -> RegisterWorker:
+        return RegisterWorker(
+            worker_id=self.id,
+            host=self.host,
+            port=self.port,
+            cores=self.cores,
+            memory_mb=self.memory_mb,
+            webui_url=self.webui_url,
+            master_address=f"{host}:{port}",
+        )
+
+    def _registration_reply(self, conn: rpc.Connection, reply: Message) -> None:
+        if isinstance(reply, RegisteredWorker) and not self.registered:
+            self._registered_with(conn, reply)
+        elif isinstance(reply, RegisterWorkerFailed):
+            conn.close("registration refused")
+            if not self.ever_registered:
+                log.error("master refused registration: %s", reply.message)
+                os._exit(1)
+            log.warning("master refused registration: %s", reply.message)
+        else:  # a standby, or a second leader answering late: only one master may own us
+            conn.close("")
+
+    def _registered_with(self, conn: rpc.Connection, reply: RegisteredWorker) -> None:
+        self.master = conn
+        self.master_url = reply.master_url
+        self.master_webui_url = reply.master_webui_url
+        self.master_epoch = max(self.master_epoch, reply.epoch)
+        log.info("registered with master %s (epoch %d)", reply.master_url, reply.epoch)
+        conn.send(
+            WorkerLatestState(
+                worker_id=self.id,
+                executors=[r.description() for r in self.executors.values()],
+            )
+        )
+        if not self.ever_registered:
+            self.ever_registered = True
+            systemd.ready(f"ALIVE, registered with {reply.master_url}")
+        else:
+            systemd.status(f"ALIVE, registered with {reply.master_url}")
+        self._flush_soon()
+
+    def _master_closed(self, conn: rpc.Connection) -> None:
+        if conn is self.master:
+            self.master = None
+            log.warning("Connection to master failed! Waiting for master to reconnect...")
+            systemd.status("re-registering with a master")
+            with contextlib.suppress(RuntimeError):
+                self.register_soon()
+
+    def _heartbeat(self) -> None:
+        if self.master is not None and not self.master.is_closed:
+            self.master.send(Heartbeat(worker_id=self.id))
+
+    # ------------------------------------------------------------------- messages
+
+    def handle(self, conn: rpc.Connection, message: Any) -> Message | None:
+        if isinstance(message, ExecutorAttached):
+            runner = self.executors.get(f"{message.app_id}/{message.exec_id}")
+            conn.attachment = runner
+            return None
+        if isinstance(message, ReconnectWorker):
+            log.info("master %s asks us to reconnect", message.master_url)
+            if self.master is not None:
+                self.master.close("master asked us to re-register")
+            self.register_soon()
+            return None
+        if not self._from_leader(conn, message):
+            return None
+        if isinstance(message, LaunchExecutor):
+            self.launch_executor(message)
+        elif isinstance(message, KillExecutor):
+            runner = self.executors.get(f"{message.app_id}/{message.exec_id}")
+            if runner is not None:
+                log.info("asked to kill executor %s", runner.full_id)
+                runner.kill()
+        elif isinstance(message, ApplicationFinished):
+            self.finished_apps.add(message.app_id)
+            self._clean_app_if_done(message.app_id)
+        elif isinstance(message, DecommissionWorker):
+            self.decommission()
+        return None
+
+    def _from_leader(self, conn: rpc.Connection, message: Any) -> bool:
+        epoch = getattr(message, "epoch", None)
+        if conn is not self.master or (epoch is not None and epoch < self.master_epoch):
+            log.warning("ignoring %s from a master that is not our leader", type(message).__name__)
+            return False
+        return True
+
+    def decommission(self) -> None:
+        if self.decommissioned:
+            return
+        self.decommissioned = True
+        log.info("decommissioning: no new executors will start here")
+        systemd.status("DECOMMISSIONED")
+        if self.master is not None:
+            self.master.send(WorkerDecommissioning(worker_id=self.id))
+
+    # ------------------------------------------------------------------ executors
+
+    def launch_executor(self, m: LaunchExecutor) -> None:
+        key = f"{m.app_id}/{m.exec_id}"
+        if self.decommissioned:
+            self._queue_update(m.app_id, m.exec_id, ExecutorState.FAILED, "worker is decommissioned", None)
+            return
+        if key in self.executors:
+            return  # a duplicate order after a reconnect: it already runs
+        log.info("launching executor %s with %d cores, %d MiB", key, m.cores, m.memory_mb)
+        runner = ExecutorRunner(
+            app_id=m.app_id,
+            exec_id=m.exec_id,
+            app=m.app,
+            cores=m.cores,
+            memory_mb=m.memory_mb,
+            work_dir=self.opts.work_dir,
+            worker_address=self.address,
+            host=self.host,
+            env=self._executor_env(m.app_id),
+            on_state=self._executor_state,
+        )
+        self.executors[key] = runner
+        runner.start()
+
+    def _executor_env(self, app_id: str) -> dict[str, str]:
+        dirs = [d / app_id for d in self.opts.local_dirs]
+        for d in dirs:
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        security = {k: v for k, v in self.conf.items() if k in SECURITY_KEYS}
+        env = dict(os.environ)
+        env.pop(daemon.PARENT_PID_ENV, None)
+        env.update(
+            {
+                "MINISPARK_EXECUTOR_DIRS": os.pathsep.join(str(d) for d in dirs),
+                EXECUTOR_CONF_ENV: json.dumps(security),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def _executor_state(
+        self, runner: ExecutorRunner, state: ExecutorState, message: str, code: int | None
+    ) -> None:
+        if state.finished:
+            self.executors.pop(runner.full_id, None)
+            self.finished.append(runner)
+            self._clean_app_if_done(runner.app_id)
+        self._queue_update(runner.app_id, runner.exec_id, state, message, code)
+
+    def _queue_update(
+        self, app_id: str, exec_id: int, state: ExecutorState, message: str, code: int | None
+    ) -> None:
+        update = ExecutorStateChanged(
+            app_id=app_id, exec_id=exec_id, state=state, message=message, exit_status=code
+        )
+        self._updates.append(update)
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        if not self._flushing and self._updates:
+            self._flushing = True
+            asyncio.ensure_future(self._flush_updates())
+
+    async def _flush_updates(self) -> None:
+        """Deliver updates in order; what the master did not acknowledge waits for the next one."""
+        try:
+            while self._updates and self.master is not None:
+                try:
+                    await self.master.ask(self._updates[0], timeout=self.timeout_s)
+                except (rpc.ConnectionClosed, TimeoutError, rpc.RpcError) as exc:
+                    log.info("state update not acknowledged (%s); will resend", exc)
+                    return
+                self._updates.popleft()
+        finally:
+            self._flushing = False
+
+    # -------------------------------------------------------------------- clean-up
+
+    def _clean_app_if_done(self, app_id: str) -> None:
+        """Local (shuffle) dirs go once the app is over and none of its executors run here."""
+        if app_id not in self.finished_apps or any(r.app_id == app_id for r in self.executors.values()):
+            return
+        for local in self.opts.local_dirs:
+            shutil.rmtree(local / app_id, ignore_errors=True)
+
+    def clean_work_dir(self) -> None:
+        """Remove app dirs older than spark.worker.cleanup.appDataTtl with nothing running."""
+        ttl = self.conf.get_duration_s("spark.worker.cleanup.appDataTtl") or 7 * 86400.0
+        running = {r.app_id for r in self.executors.values()}
+        cutoff = time.time() - ttl
+        for entry in self.opts.work_dir.iterdir():
+            if entry.is_dir() and entry.name not in running and entry.stat().st_mtime < cutoff:
+                log.info("removing old application dir %s", entry)
+                shutil.rmtree(entry, ignore_errors=True)

@@ -1,0 +1,757 @@
+"""Unit tests for minispark.conf: parsers, sources, precedence and validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minispark import conf
+from minispark.conf import (
+    KNOWN,
+    REDACTED,
+    Conf,
+    ConfError,
+    conf_dir,
+    daemon_environment,
+    env_defaults,
+    load,
+    parse_bool,
+    parse_conf_pairs,
+    parse_duration_s,
+    parse_java_opts,
+    parse_size_bytes,
+    parse_size_mb,
+    read_env_file,
+    read_properties_file,
+)
+
+# --------------------------------------------------------------------------------------------
+# Parsers
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "mib"),
+    [
+        ("512m", 512),
+        ("512M", 512),
+        ("512mb", 512),
+        ("2g", 2048),
+        ("2G", 2048),
+        ("1t", 1024 * 1024),
+        ("1024", 1024),
+        (" 1g ", 1024),
+        ("1536k", 2),  # 1.5 MiB rounds up
+        ("1024k", 1),
+        ("1b", 1),  # a positive size never becomes 0
+        ("1048576b", 1),
+    ],
+)
+def test_parse_size_mb_good(text: str, mib: int) -> None:
+    assert parse_size_mb(text) == mib
+
+
+@pytest.mark.parametrize(
+    "text", ["", "0", "0m", "-1g", "abc", "1x", "2 g", "g", "1.5g", "1e3", "\u0663m", "1_000"]
+)
+def test_parse_size_mb_bad_names_key(text: str) -> None:
+    with pytest.raises(ConfError, match=r"^spark\.executor\.memory: ") as info:
+        parse_size_mb(text, key="spark.executor.memory")
+    assert repr(text) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_parse_size_mb_fraction_hint() -> None:
+    with pytest.raises(ConfError, match="fractions are not supported"):
+        parse_size_mb("1.5g", key="k")
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("64k", 65536), ("1m", 1 << 20), ("1g", 1 << 30), ("100", 100), ("128MB", 128 << 20)],
+)
+def test_parse_size_bytes_good(text: str, size: int) -> None:
+    assert parse_size_bytes(text) == size
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "big", "1q"])
+def test_parse_size_bytes_bad(text: str) -> None:
+    with pytest.raises(ConfError, match=r"^minispark\.rpc\.maxFrameSize: .*(not a size|positive)"):
+        parse_size_bytes(text, key="minispark.rpc.maxFrameSize")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("15s", 15.0),
+        ("500ms", 0.5),
+        ("2min", 120.0),
+        ("2m", 120.0),
+        ("1h", 3600.0),
+        ("7d", 604800.0),
+        ("60", 60.0),
+        ("250us", 0.00025),
+        ("1.5s", 1.5),
+        ("15S", 15.0),
+        ("0", 0.0),
+    ],
+)
+def test_parse_duration_good(text: str, seconds: float) -> None:
+    assert parse_duration_s(text) == seconds
+
+
+def test_parse_duration_message_matches_contract() -> None:
+    with pytest.raises(ConfError) as info:
+        parse_duration_s("15 seconds", key="spark.worker.timeout")
+    assert str(info.value) == (
+        "spark.worker.timeout: '15 seconds' is not a duration (use e.g. 15s, 500ms, 2min)"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "soon", "15x", "-1s", "1.s", "s"])
+def test_parse_duration_bad(text: str) -> None:
+    with pytest.raises(ConfError, match=r"^spark\.worker\.timeout: "):
+        parse_duration_s(text, key="spark.worker.timeout")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("1", True),
+        ("false", False),
+        ("No", False),
+        ("0", False),
+        (" true ", True),
+    ],
+)
+def test_parse_bool_good(text: str, value: bool) -> None:
+    assert parse_bool(text) is value
+
+
+@pytest.mark.parametrize("text", ["", "maybe", "on", "2", "t"])
+def test_parse_bool_bad(text: str) -> None:
+    with pytest.raises(ConfError, match=r"^spark\.authenticate: .* is not a boolean"):
+        parse_bool(text, key="spark.authenticate")
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_size_mb_round_trip_m(n: int) -> None:
+    assert parse_size_mb(f"{n}m") == n
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_size_mb_round_trip_g(n: int) -> None:
+    assert parse_size_mb(f"{n}g") == n * 1024
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_size_mb_plain_is_mib(n: int) -> None:
+    assert parse_size_mb(str(n)) == n
+
+
+@given(st.integers(min_value=1, max_value=10**12))
+def test_size_mb_k_rounds_up(n: int) -> None:
+    assert parse_size_mb(f"{n}k") == -(-n // 1024)
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_duration_round_trip_ms(n: int) -> None:
+    assert parse_duration_s(f"{n}ms") == n / 1000
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_duration_round_trip_s(n: int) -> None:
+    assert parse_duration_s(f"{n}s") == parse_duration_s(str(n)) == float(n)
+
+
+@given(st.text(max_size=20))
+def test_parsers_raise_only_conf_error(text: str) -> None:
+    for parse in (parse_size_mb, parse_size_bytes, parse_duration_s, parse_bool):
+        try:
+            parse(text, key="k")
+        except ConfError as err:
+            assert str(err).startswith("k: ")
+            assert "\n" not in str(err)
+
+
+# --------------------------------------------------------------------------------------------
+# The table
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_default_parses() -> None:
+    conf._check_table()
+    assert Conf().get_duration_s("spark.worker.timeout") == 15.0
+    assert Conf().get_duration_s("minispark.zookeeper.sessionTimeout") == 6.0
+    assert Conf().get_size_mb("spark.executor.memory") == 1024
+    assert Conf().get_bytes("minispark.rpc.maxFrameSize") == 128 << 20
+    assert Conf().get_duration_s("spark.worker.cleanup.appDataTtl") == 7 * 86400
+
+
+def test_spec_section3_keys_are_known() -> None:
+    spec_keys = [
+        "spark.deploy.recoveryMode",
+        "spark.deploy.zookeeper.url",
+        "spark.deploy.zookeeper.dir",
+        "spark.deploy.recoveryDirectory",
+        "spark.deploy.recoveryTimeout",
+        "minispark.zookeeper.sessionTimeout",
+        "spark.worker.timeout",
+        "spark.deploy.spreadOut",
+        "spark.deploy.defaultCores",
+        "spark.deploy.maxExecutorRetries",
+        "spark.deploy.retainedApplications",
+        "spark.deploy.retainedDrivers",
+        "spark.executor.memory",
+        "spark.executor.cores",
+        "spark.cores.max",
+        "spark.task.maxFailures",
+        "spark.default.parallelism",
+        "spark.local.dir",
+        "spark.worker.cleanup.enabled",
+        "spark.worker.cleanup.interval",
+        "spark.worker.cleanup.appDataTtl",
+        "spark.authenticate",
+        "spark.authenticate.secret",
+        "spark.authenticate.secret.file",
+        "minispark.ssl.enabled",
+        "minispark.ssl.certFile",
+        "minispark.ssl.keyFile",
+        "minispark.ssl.caFile",
+    ]
+    assert [key for key in spec_keys if key not in KNOWN] == []
+    assert all(key.doc for key in KNOWN.values())
+
+
+def test_defaults_and_no_defaults() -> None:
+    c = Conf()
+    assert c.get("spark.deploy.recoveryMode") == "NONE"
+    assert c.get("spark.deploy.zookeeper.dir") == "/spark"
+    assert c.get_bool("spark.deploy.spreadOut") is True
+    assert c.get_bool("spark.decommission.enabled") is True
+    assert c.get_bool("spark.authenticate") is False
+    assert c.get_int("spark.deploy.defaultCores") is None
+    assert c.get_int("spark.deploy.maxExecutorRetries") == 10
+    assert c.get_int("spark.master.ui.port") == 8080
+    assert c.get_int("spark.worker.ui.port") == 8081
+    assert c.get_int("spark.worker.initialRegistrationRetries") == 6
+    assert c.get_int("spark.worker.maxRegistrationRetries") == 16
+    assert c.get_int("minispark.driver.maxAttempts") is None
+    assert c.get("spark.master") is None
+    assert c.get("no.such.key") is None
+    assert c.get("no.such.key", "fallback") == "fallback"
+    assert c.get_bool("no.such.key") is False
+
+
+# --------------------------------------------------------------------------------------------
+# Conf
+# --------------------------------------------------------------------------------------------
+
+
+def test_recovery_timeout_falls_back_to_worker_timeout() -> None:
+    assert Conf().get_duration_s("spark.deploy.recoveryTimeout") == 15.0
+    c = Conf({"spark.worker.timeout": "40s"})
+    assert c.get_duration_s("spark.deploy.recoveryTimeout") == 40.0
+    c = c.with_values({"spark.deploy.recoveryTimeout": "90s"})
+    assert c.get_duration_s("spark.deploy.recoveryTimeout") == 90.0
+    assert not Conf().contains("spark.deploy.recoveryTimeout")
+
+
+def test_fallback_error_names_the_key_that_was_set() -> None:
+    c = Conf({"spark.worker.timeout": "fast"})
+    with pytest.raises(ConfError, match=r"^spark\.worker\.timeout: 'fast'"):
+        c.get_duration_s("spark.deploy.recoveryTimeout")
+
+
+def test_alias_spread_out_apps() -> None:
+    c = Conf({"spark.deploy.spreadOutApps": "false"})
+    assert c.get_bool("spark.deploy.spreadOut") is False
+    assert c.contains("spark.deploy.spreadOut")
+    assert c.contains("spark.deploy.spreadOutApps")
+    assert c.items() == [("spark.deploy.spreadOut", "false")]
+    # Within one layer the canonical name wins.
+    both = Conf({"spark.deploy.spreadOutApps": "false", "spark.deploy.spreadOut": "true"})
+    assert both.get_bool("spark.deploy.spreadOut") is True
+    # Across layers, the higher layer wins whichever name it uses.
+    assert (
+        not Conf({"spark.deploy.spreadOut": "true"})
+        .with_values({"spark.deploy.spreadOutApps": "no"})
+        .get_bool("spark.deploy.spreadOut")
+    )
+
+
+def test_unknown_keys_kept() -> None:
+    c = Conf({"my.own.setting": "x y z", "spark.executor.memory": "2g"})
+    c.validate()
+    assert c.get("my.own.setting") == "x y z"
+    assert c.items() == [("my.own.setting", "x y z"), ("spark.executor.memory", "2g")]
+    assert "my.own.setting" in c
+
+
+def test_with_values_does_not_mutate() -> None:
+    a = Conf({"spark.app.name": "a"})
+    b = a.with_values({"spark.app.name": "b", "spark.cores.max": "4"})
+    assert a.get("spark.app.name") == "a"
+    assert b.get("spark.app.name") == "b"
+    assert b.get_int("spark.cores.max") == 4
+
+
+def test_typed_getters_check_ranges() -> None:
+    with pytest.raises(ConfError, match=r"^spark\.task\.maxFailures: '0' is out of range"):
+        Conf({"spark.task.maxFailures": "0"}).get_int("spark.task.maxFailures")
+    assert (
+        Conf({"spark.deploy.maxExecutorRetries": "-1"}).get_int("spark.deploy.maxExecutorRetries")
+        == -1
+    )
+
+
+def test_get_choice_is_case_insensitive() -> None:
+    assert (
+        Conf({"spark.deploy.recoveryMode": "filesystem"}).get_choice("spark.deploy.recoveryMode")
+        == "FILESYSTEM"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "pattern"),
+    [
+        ("spark.worker.timeout", "15 seconds", r"is not a duration \(use e\.g\. 15s"),
+        ("spark.worker.timeout", "0", r"out of range \(expected at least 1ms\)"),
+        ("spark.executor.memory", "lots", r"is not a size"),
+        ("spark.executor.cores", "two", r"is not an integer"),
+        ("spark.executor.cores", "0", r"out of range \(expected at least 1\)"),
+        ("spark.deploy.maxExecutorRetries", "-2", r"at least -1"),
+        ("spark.master.ui.port", "70000", r"expected 0-65535"),
+        ("spark.worker.cleanup.enabled", "sure", r"is not a boolean"),
+        ("spark.deploy.recoveryMode", "ROCKSDB", r"expected one of NONE, ZOOKEEPER, FILESYSTEM"),
+        ("minispark.rpc.maxFrameSize", "1g2", r"is not a size"),
+        ("spark.deploy.zookeeper.dir", "spark", r"absolute path like /spark"),
+        ("spark.deploy.zookeeper.dir", "/spark/", r"absolute path like /spark"),
+    ],
+)
+def test_validate_names_key_value_and_fix(key: str, value: str, pattern: str) -> None:
+    with pytest.raises(ConfError, match=pattern) as info:
+        Conf({key: value}).validate()
+    message = str(info.value)
+    assert message.startswith(key)
+    assert repr(value) in message
+    assert "\n" not in message
+
+
+def test_validate_recovery_mode_needs_its_settings() -> None:
+    with pytest.raises(ConfError, match=r"ZOOKEEPER needs spark\.deploy\.zookeeper\.url"):
+        Conf({"spark.deploy.recoveryMode": "ZOOKEEPER"}).validate()
+    with pytest.raises(ConfError, match=r"ZOOKEEPER needs"):
+        Conf(
+            {"spark.deploy.recoveryMode": "zookeeper", "spark.deploy.zookeeper.url": ""}
+        ).validate()
+    Conf(
+        {"spark.deploy.recoveryMode": "ZOOKEEPER", "spark.deploy.zookeeper.url": "zk1:2181"}
+    ).validate()
+    with pytest.raises(ConfError, match=r"FILESYSTEM needs spark\.deploy\.recoveryDirectory"):
+        Conf({"spark.deploy.recoveryMode": "FILESYSTEM"}).validate()
+    Conf(
+        {"spark.deploy.recoveryMode": "FILESYSTEM", "spark.deploy.recoveryDirectory": "/var/x"}
+    ).validate()
+
+
+def test_validate_authenticate_needs_secret(tmp_path: Path) -> None:
+    with pytest.raises(ConfError, match=r"spark\.authenticate=true needs"):
+        Conf({"spark.authenticate": "true"}).validate()
+    Conf({"spark.authenticate": "true", "spark.authenticate.secret": "s3cr3t"}).validate()
+    missing = tmp_path / "nope"
+    with pytest.raises(ConfError, match=r"^spark\.authenticate\.secret\.file: cannot read"):
+        Conf(
+            {"spark.authenticate": "true", "spark.authenticate.secret.file": str(missing)}
+        ).validate()
+    # Not enabled: the secret settings are not needed.
+    Conf({"spark.authenticate": "false"}).validate()
+
+
+def test_validate_registration_retries_and_ssl_pairs() -> None:
+    with pytest.raises(ConfError, match=r"maxRegistrationRetries: '3' is below"):
+        Conf({"spark.worker.maxRegistrationRetries": "3"}).validate()
+    with pytest.raises(ConfError, match=r"minispark\.ssl\.keyFile is unset"):
+        Conf({"minispark.ssl.certFile": "/c.pem"}).validate()
+    Conf({"minispark.ssl.certFile": "/c.pem", "minispark.ssl.keyFile": "/k.pem"}).validate()
+
+
+def test_secret_sources(tmp_path: Path) -> None:
+    assert Conf().secret() is None
+    assert Conf({"spark.authenticate.secret": "abc"}).secret() == b"abc"
+    path = tmp_path / "secret"
+    path.write_bytes(b"  from-file\n")
+    assert Conf({"spark.authenticate.secret.file": str(path)}).secret() == b"from-file"
+    # The inline secret wins over the file.
+    both = {"spark.authenticate.secret": "inline", "spark.authenticate.secret.file": str(path)}
+    assert Conf(both).secret() == b"inline"
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(ConfError, match="is empty"):
+        Conf({"spark.authenticate.secret.file": str(empty)}).secret()
+
+
+def test_redaction() -> None:
+    c = Conf(
+        {
+            "spark.authenticate.secret": "hunter2",
+            "my.db.password": "pw",
+            "spark.app.name": "app",
+        }
+    )
+    red = c.redacted()
+    assert red == {
+        "spark.authenticate.secret": REDACTED,
+        "my.db.password": REDACTED,
+        "spark.app.name": "app",
+    }
+    assert REDACTED == "*********(redacted)"
+    assert "hunter2" not in repr(c)
+    assert c.get("spark.authenticate.secret") == "hunter2"
+
+
+# --------------------------------------------------------------------------------------------
+# Sources
+# --------------------------------------------------------------------------------------------
+
+
+def test_env_file_forms(tmp_path: Path) -> None:
+    path = tmp_path / "minispark-env"
+    path.write_text(
+        "# comment\n"
+        "\n"
+        'MINISPARK_MASTER_HOST="10.0.0.1"\n'
+        "MINISPARK_MASTER_PORT=7077\n"
+        "MINISPARK_WORKER_DIR='/srv/work dir'\n"
+        '  MINISPARK_DAEMON_OPTS="-Dspark.deploy.recoveryMode=ZOOKEEPER -Da=\\"b c\\""  \n'
+        "MINISPARK_LITERAL='$HOME'\n"
+        'MINISPARK_ESCAPED="cost \\$5"\n'
+        "EMPTY=\n"
+        'EMPTY_QUOTED=""\n'
+        "MINISPARK_MASTER_PORT=7078\n"
+    )
+    assert read_env_file(path) == {
+        "MINISPARK_MASTER_HOST": "10.0.0.1",
+        "MINISPARK_MASTER_PORT": "7078",  # the last assignment wins, as in systemd
+        "MINISPARK_WORKER_DIR": "/srv/work dir",
+        "MINISPARK_DAEMON_OPTS": '-Dspark.deploy.recoveryMode=ZOOKEEPER -Da="b c"',
+        "MINISPARK_LITERAL": "$HOME",
+        "MINISPARK_ESCAPED": "cost $5",
+        "EMPTY": "",
+        "EMPTY_QUOTED": "",
+    }
+
+
+def test_env_file_missing_is_empty(tmp_path: Path) -> None:
+    assert read_env_file(tmp_path / "absent") == {}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "export X=1",
+        "X=$(hostname)",
+        'X="$(hostname)"',
+        "X=$HOME/dir",
+        'X="${HOME}"',
+        "X=`id -u`",
+        "X=a b",
+        "X = 1",
+        'X="unterminated',
+        "X='a'b'",
+        'X="a\\"',
+        "1X=1",
+        "just words",
+        "X=1; rm -rf /",
+    ],
+)
+def test_env_file_rejects_shell_syntax(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "minispark-env"
+    path.write_text(f"# header\nOK=1\n{line}\n")
+    with pytest.raises(ConfError) as info:
+        read_env_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:3: ")
+    assert "not KEY=VALUE" in message
+
+
+def test_java_opts() -> None:
+    text = "-Dspark.deploy.recoveryMode=ZOOKEEPER -Dk2=\"a b\" -Dk3='x=y' -Dempty="
+    assert parse_java_opts(text, source="MINISPARK_DAEMON_OPTS") == {
+        "spark.deploy.recoveryMode": "ZOOKEEPER",
+        "k2": "a b",
+        "k3": "x=y",
+        "empty": "",
+    }
+    assert parse_java_opts("", source="X") == {}
+    assert parse_java_opts("  \n ", source="X") == {}
+
+
+@pytest.mark.parametrize("text", ["-Xmx1g", "-Dnovalue", "-D=v", "plain", '-Da="unbalanced'])
+def test_java_opts_bad(text: str) -> None:
+    with pytest.raises(ConfError, match=r"^MINISPARK_WORKER_OPTS: "):
+        parse_java_opts(text, source="MINISPARK_WORKER_OPTS")
+
+
+def test_properties_file(tmp_path: Path) -> None:
+    path = tmp_path / "minispark-defaults.conf"
+    path.write_text(
+        "# comment\n"
+        "! also a comment\n"
+        "\n"
+        "spark.executor.memory   2g\n"
+        "spark.app.name=My App\n"
+        "spark.cores.max = 8\n"
+        "spark.executor.extraJavaOptions -Dx=y -Dz=w\n"
+        "spark.master\tspark://h1:7077,h2:7077\n"
+        "spark.local.dir  /a,\\\n"
+        "    /b\n"
+        "my.win.path C:\\temp\n"
+        "bare.key\n"
+        "trailing.space value   \n"
+    )
+    assert read_properties_file(path) == {
+        "spark.executor.memory": "2g",
+        "spark.app.name": "My App",
+        "spark.cores.max": "8",
+        "spark.executor.extraJavaOptions": "-Dx=y -Dz=w",
+        "spark.master": "spark://h1:7077,h2:7077",
+        "spark.local.dir": "/a,/b",
+        "my.win.path": "C:\\temp",
+        "bare.key": "",
+        "trailing.space": "value",
+    }
+
+
+def test_properties_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfError, match="cannot read properties file"):
+        read_properties_file(tmp_path / "absent.conf")
+    bad = tmp_path / "bad.conf"
+    bad.write_text("ok 1\n=value\n")
+    with pytest.raises(ConfError, match=rf"^{bad}:2: "):
+        read_properties_file(bad)
+
+
+def test_conf_pairs() -> None:
+    assert parse_conf_pairs(["a=1", "b=x=y", "c=", " d =v"]) == {
+        "a": "1",
+        "b": "x=y",
+        "c": "",
+        "d": "v",
+    }
+    with pytest.raises(ConfError, match=r"^--conf expects key=value, got 'spark\.x'$"):
+        parse_conf_pairs(["spark.x"])
+    with pytest.raises(ConfError, match="--conf expects key=value"):
+        parse_conf_pairs(["=v"])
+
+
+def test_conf_dir() -> None:
+    assert conf_dir({}) == Path("/etc/minispark")
+    assert conf_dir({"MINISPARK_CONF_DIR": ""}) == Path("/etc/minispark")
+    assert conf_dir({"MINISPARK_CONF_DIR": "/opt/ms/conf"}) == Path("/opt/ms/conf")
+
+
+def test_daemon_environment_real_env_wins(tmp_path: Path) -> None:
+    (tmp_path / "minispark-env").write_text(
+        "MINISPARK_MASTER_PORT=7077\nMINISPARK_WORKER_CORES=4\nOTHER=file\n"
+    )
+    env = {
+        "MINISPARK_CONF_DIR": str(tmp_path),
+        "MINISPARK_MASTER_PORT": "7177",
+        "MINISPARK_WORKER_MEMORY": "3g",
+        "OTHER": "env",
+        "PATH": "/usr/bin",
+    }
+    assert daemon_environment(env) == {
+        "MINISPARK_CONF_DIR": str(tmp_path),
+        "MINISPARK_MASTER_PORT": "7177",
+        "MINISPARK_WORKER_CORES": "4",
+        "MINISPARK_WORKER_MEMORY": "3g",
+        "OTHER": "env",
+    }
+
+
+def test_env_defaults(tmp_path: Path) -> None:
+    (tmp_path / "minispark-env").write_text(
+        'MINISPARK_MASTER_HOST="m1"\n'
+        "MINISPARK_MASTER_PORT=7077\n"
+        "MINISPARK_WORKER_CORES=4\n"
+        "MINISPARK_WORKER_MEMORY=6g\n"
+        "MINISPARK_WORKER_PORT=7078\n"
+        'MINISPARK_WORKER_WEBUI_PORT=""\n'
+        "MINISPARK_WORKER_DIR=/var/lib/minispark/work\n"
+        "MINISPARK_LOCAL_DIRS=/tmp/a,/tmp/b\n"
+    )
+    env = {"MINISPARK_CONF_DIR": str(tmp_path), "MINISPARK_MASTER_WEBUI_PORT": "18080"}
+    assert env_defaults("master", env) == {"host": "m1", "port": "7077", "webui_port": "18080"}
+    assert env_defaults("worker", env) == {
+        "cores": "4",
+        "memory": "6g",
+        "port": "7078",
+        "work_dir": "/var/lib/minispark/work",
+        "local_dirs": "/tmp/a,/tmp/b",
+    }
+    assert env_defaults("driver", env) == {}
+
+
+@pytest.mark.parametrize(
+    ("role", "variable", "value", "pattern"),
+    [
+        ("master", "MINISPARK_MASTER_PORT", "70000", "is not a port"),
+        ("master", "MINISPARK_MASTER_WEBUI_PORT", "http", "is not a port"),
+        ("worker", "MINISPARK_WORKER_PORT", "-1", "is not a port"),
+        ("worker", "MINISPARK_WORKER_MEMORY", "lots", "is not a size"),
+        ("worker", "MINISPARK_WORKER_MEMORY", "0", "positive"),
+        ("worker", "MINISPARK_WORKER_CORES", "0", "is not a core count"),
+    ],
+)
+def test_env_defaults_bad(
+    tmp_path: Path, role: conf.Role, variable: str, value: str, pattern: str
+) -> None:
+    env = {"MINISPARK_CONF_DIR": str(tmp_path), variable: value}
+    with pytest.raises(ConfError, match=rf"^{variable}: '{value}' .*{pattern}"):
+        env_defaults(role, env)
+
+
+# --------------------------------------------------------------------------------------------
+# load(): precedence across all five sources
+# --------------------------------------------------------------------------------------------
+
+LEVELS = ("defaults", "file", "daemon", "role", "conf", "cli")
+
+
+def _setup(tmp_path: Path, present: set[str]) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """Set spark.app.name and spark.executor.memory in every source in ``present``."""
+    key = "spark.app.name"
+    if "file" in present:
+        (tmp_path / "minispark-defaults.conf").write_text(f"{key} file\n")
+    env = {"MINISPARK_CONF_DIR": str(tmp_path)}
+    env_lines = []
+    if "daemon" in present:
+        env_lines.append(f'MINISPARK_DAEMON_OPTS="-D{key}=daemon"')
+    if "role" in present:
+        env_lines.append(f'MINISPARK_MASTER_OPTS="-D{key}=role"')
+    (tmp_path / "minispark-env").write_text("\n".join(env_lines) + "\n")
+    conf_pairs = [f"{key}=conf"] if "conf" in present else []
+    cli = {key: "cli"} if "cli" in present else {}
+    return env, conf_pairs, cli
+
+
+@pytest.mark.parametrize("top", range(1, len(LEVELS)))
+def test_precedence_each_source_beats_the_ones_below(tmp_path: Path, top: int) -> None:
+    present = set(LEVELS[1 : top + 1])
+    env, conf_pairs, cli = _setup(tmp_path, present)
+    c = load("master", cli=cli, conf_pairs=conf_pairs, env=env)
+    assert c.get("spark.app.name") == LEVELS[top]
+
+
+def test_precedence_full_stack_with_distinct_keys(tmp_path: Path) -> None:
+    props = tmp_path / "custom.conf"
+    props.write_text(
+        "spark.worker.timeout 20s\n"
+        "spark.deploy.retainedDrivers 1\n"
+        "spark.deploy.retainedApplications 1\n"
+        "spark.task.maxFailures 1\n"
+        "spark.cores.max 1\n"
+        "user.key from-file\n"
+    )
+    # The default file exists too but --properties-file replaces it.
+    (tmp_path / "minispark-defaults.conf").write_text("spark.app.name from-default-file\n")
+    (tmp_path / "minispark-env").write_text(
+        'MINISPARK_DAEMON_OPTS="-Dspark.deploy.retainedDrivers=2 '
+        '-Dspark.deploy.retainedApplications=2 -Dspark.task.maxFailures=2 -Dspark.cores.max=2"\n'
+        'MINISPARK_MASTER_OPTS="-Dspark.deploy.retainedApplications=9"\n'
+    )
+    env = {
+        "MINISPARK_CONF_DIR": str(tmp_path),
+        # The real environment overrides the env file for the role opts.
+        "MINISPARK_MASTER_OPTS": "-Dspark.deploy.retainedApplications=3 -Dspark.task.maxFailures=3",
+        "MINISPARK_WORKER_OPTS": "-Dspark.cores.max=77",  # another role's: ignored
+    }
+    c = load(
+        "master",
+        cli={"spark.cores.max": "5"},
+        conf_pairs=["spark.task.maxFailures=4", "spark.cores.max=4"],
+        properties_file=str(props),
+        env=env,
+    )
+    assert c.get("spark.worker.timeout") == "20s"  # file
+    assert c.get("spark.deploy.retainedDrivers") == "2"  # daemon opts
+    assert c.get("spark.deploy.retainedApplications") == "3"  # role opts, real env
+    assert c.get("spark.task.maxFailures") == "4"  # --conf
+    assert c.get("spark.cores.max") == "5"  # cli
+    assert c.get("spark.executor.memory") == "1g"  # built-in default
+    assert c.get("user.key") == "from-file"  # unknown keys kept
+    assert c.get("spark.app.name") is None
+
+
+def test_load_driver_ignores_daemon_opts(tmp_path: Path) -> None:
+    (tmp_path / "minispark-defaults.conf").write_text("spark.executor.memory 3g\n")
+    (tmp_path / "minispark-env").write_text(
+        'MINISPARK_DAEMON_OPTS="-Dspark.executor.memory=5g"\n'
+        'MINISPARK_WORKER_OPTS="-Dspark.executor.memory=6g"\n'
+    )
+    env = {"MINISPARK_CONF_DIR": str(tmp_path)}
+    assert load("driver", env=env).get_size_mb("spark.executor.memory") == 3 * 1024
+    assert load("worker", env=env).get_size_mb("spark.executor.memory") == 6 * 1024
+    assert load("master", env=env).get_size_mb("spark.executor.memory") == 5 * 1024
+
+
+def test_load_alias_precedence_across_sources(tmp_path: Path) -> None:
+    (tmp_path / "minispark-defaults.conf").write_text("spark.deploy.spreadOut true\n")
+    env = {"MINISPARK_CONF_DIR": str(tmp_path)}
+    c = load("master", conf_pairs=["spark.deploy.spreadOutApps=false"], env=env)
+    assert c.get_bool("spark.deploy.spreadOut") is False
+
+
+def test_load_without_any_files(tmp_path: Path) -> None:
+    c = load("worker", env={"MINISPARK_CONF_DIR": str(tmp_path / "nothing-here")})
+    assert c.items() == []
+    assert c.get_duration_s("spark.worker.timeout") == 15.0
+
+
+def test_load_validates(tmp_path: Path) -> None:
+    env = {
+        "MINISPARK_CONF_DIR": str(tmp_path),
+        "MINISPARK_DAEMON_OPTS": "-Dspark.worker.timeout='15 seconds'",
+    }
+    with pytest.raises(ConfError) as info:
+        load("worker", env=env)
+    assert str(info.value) == (
+        "spark.worker.timeout: '15 seconds' is not a duration (use e.g. 15s, 500ms, 2min)"
+    )
+
+
+def test_load_ha_example_from_spec(tmp_path: Path) -> None:
+    (tmp_path / "minispark-env").write_text(
+        'MINISPARK_DAEMON_OPTS="-Dspark.deploy.recoveryMode=ZOOKEEPER '
+        "-Dspark.deploy.zookeeper.url=zk1:2181,zk2:2181,zk3:2181 "
+        '-Dspark.deploy.zookeeper.dir=/spark"\n'
+    )
+    c = load("master", env={"MINISPARK_CONF_DIR": str(tmp_path)})
+    assert c.get_choice("spark.deploy.recoveryMode") == "ZOOKEEPER"
+    assert c.get("spark.deploy.zookeeper.url") == "zk1:2181,zk2:2181,zk3:2181"
+
+
+def test_load_missing_properties_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfError, match=r"^--properties-file: .* is not a readable file"):
+        load("driver", properties_file=str(tmp_path / "nope.conf"), env={})
+
+
+def test_load_bad_env_file_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "minispark-env").write_text("OK=1\nexport MINISPARK_MASTER_PORT=7077\n")
+    with pytest.raises(ConfError, match=r"minispark-env:2: "):
+        load("master", env={"MINISPARK_CONF_DIR": str(tmp_path)})
+
+
+def test_load_uses_os_environ_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MINISPARK_CONF_DIR", str(tmp_path))
+    monkeypatch.setenv("MINISPARK_WORKER_OPTS", "-Dspark.worker.cleanup.interval=10min")
+    c = load("worker")
+    assert c.get_duration_s("spark.worker.cleanup.interval") == 600.0
