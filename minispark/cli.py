@@ -14,6 +14,7 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .conf import Conf, ConfError, env_defaults, load, parse_size_mb
@@ -26,11 +27,26 @@ class UsageError(Exception):
     """A mistake on the command line or in the configuration; the message says the fix."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints its whole usage on a bad flag; we print one line and where help is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _conf_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--properties-file", metavar="FILE",
-                   help="Spark-style properties file (default: $MINISPARK_CONF_DIR/minispark-defaults.conf)")
-    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
-                   help="set a configuration property; repeatable; wins over every other source")  # fmt: skip
+    p.add_argument(
+        "--properties-file",
+        metavar="FILE",
+        help="Spark-style properties file (default: $MINISPARK_CONF_DIR/minispark-defaults.conf)",
+    )
+    p.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a configuration property; repeatable; wins over every other source",
+    )
 
 
 def _port(text: str) -> int:
@@ -47,13 +63,13 @@ def _positive(text: str) -> int:
 
 def _size(text: str) -> int:
     try:
-        return parse_size_mb(text, key="size")
+        return parse_size_mb(text, key="value")
     except ConfError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="minispark",
         description="A Python re-creation of Apache Spark's standalone cluster.",
         epilog="Configuration: --conf, then MINISPARK_{MASTER,WORKER}_OPTS, MINISPARK_DAEMON_OPTS "
@@ -61,43 +77,76 @@ def build_parser() -> argparse.ArgumentParser:
         "holds minispark-env and minispark-defaults.conf.",
     )
     parser.add_argument("--version", action="version", version=f"minispark {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser
+    )
 
     m = sub.add_parser("master", help="run a master", description="Run a master in the foreground.")
-    m.add_argument("--host", help="address to bind (default: $MINISPARK_MASTER_HOST or this host's name)")
+    m.add_argument(
+        "--host", help="address to bind (default: $MINISPARK_MASTER_HOST or this host's name)"
+    )
     m.add_argument("--port", type=_port, help="RPC port (default: $MINISPARK_MASTER_PORT or 7077)")
-    m.add_argument("--webui-port", type=_port, help="web port (default: $MINISPARK_MASTER_WEBUI_PORT or 8080)")
+    m.add_argument(
+        "--webui-port", type=_port, help="web port (default: $MINISPARK_MASTER_WEBUI_PORT or 8080)"
+    )
     _conf_args(m)
 
     w = sub.add_parser("worker", help="run a worker", description="Run a worker in the foreground.")
     w.add_argument("master_url", metavar="MASTER_URL", help="minispark://host:port[,host:port...]")
     w.add_argument("--host", help="address to bind and advertise (default: this host's name)")
-    w.add_argument("--port", type=_port, help="RPC port (default: $MINISPARK_WORKER_PORT or random)")
-    w.add_argument("--webui-port", type=_port, help="web port (default: $MINISPARK_WORKER_WEBUI_PORT or 8081)")
+    w.add_argument(
+        "--port", type=_port, help="RPC port (default: $MINISPARK_WORKER_PORT or random)"
+    )
+    w.add_argument(
+        "--webui-port", type=_port, help="web port (default: $MINISPARK_WORKER_WEBUI_PORT or 8081)"
+    )
     w.add_argument("-c", "--cores", type=_positive, help="cores to offer (default: detected)")
-    w.add_argument("-m", "--memory", type=_size, help="memory to offer, e.g. 2g (default: detected)")
-    w.add_argument("-d", "--work-dir", help="executor logs and app files (default: $MINISPARK_WORKER_DIR or ./work)")
+    w.add_argument(
+        "-m", "--memory", type=_size, help="memory to offer, e.g. 2g (default: detected)"
+    )
+    w.add_argument(
+        "-d",
+        "--work-dir",
+        help="executor logs and app files (default: $MINISPARK_WORKER_DIR or ./work)",
+    )
     _conf_args(w)
 
-    d = sub.add_parser("detect-resources", help="show the cores and memory a worker on this host gets",
-                       description="Detect the cores and memory a worker on this host would offer: "
-                       "CPU affinity, cgroup quota and memory limits, minus an OS memory reserve.")  # fmt: skip
-    d.add_argument("--reserve-memory", type=_size, default=1024, metavar="SIZE",
-                   help="memory left to the OS (default 1g)")  # fmt: skip
+    d = sub.add_parser(
+        "detect-resources",
+        help="show the cores and memory a worker on this host gets",
+        description="Detect the cores and memory a worker on this host would offer: "
+        "CPU affinity, cgroup quota and memory limits, minus an OS memory reserve.",
+    )
+    d.add_argument(
+        "--reserve-memory",
+        type=_size,
+        default=1024,
+        metavar="SIZE",
+        help="memory left to the OS (default 1g)",
+    )
     d.add_argument("--json", action="store_true", help="print JSON (what the Ansible roles read)")
 
-    s = sub.add_parser("submit", help="run an application (client deploy mode)",
-                       description="Run APP.py as the driver of an application on a cluster.")  # fmt: skip
+    s = sub.add_parser(
+        "submit",
+        help="run an application (client deploy mode)",
+        description="Run APP.py as the driver of an application on a cluster.",
+    )
     s.add_argument("--master", help="minispark://host:port[,...] or local-cluster[N,C,M]")
     s.add_argument("--deploy-mode", choices=["client", "cluster"], default="client")
-    s.add_argument("--supervise", action="store_true", help="restart a cluster-mode driver that fails")
+    s.add_argument(
+        "--supervise", action="store_true", help="restart a cluster-mode driver that fails"
+    )
     s.add_argument("--name", help="application name (default: the file name)")
     s.add_argument("--executor-memory", metavar="MEM", help="memory per executor, e.g. 1g")
-    s.add_argument("--executor-cores", metavar="N", help="cores per executor (default: all of a worker's)")
+    s.add_argument(
+        "--executor-cores", metavar="N", help="cores per executor (default: all of a worker's)"
+    )
     s.add_argument("--total-executor-cores", metavar="N", help="cap on the application's cores")
     s.add_argument("--driver-memory", metavar="MEM", help="driver memory (cluster mode)")
     s.add_argument("--driver-cores", metavar="N", help="driver cores (cluster mode)")
-    s.add_argument("--py-files", metavar="FILES", help="comma-separated .py/.zip files for the executors")
+    s.add_argument(
+        "--py-files", metavar="FILES", help="comma-separated .py/.zip files for the executors"
+    )
     _conf_args(s)
     s.add_argument("app", metavar="APP.py")
     s.add_argument("app_args", nargs=argparse.REMAINDER, metavar="ARGS")
@@ -119,8 +168,10 @@ def run_master(args: argparse.Namespace) -> int:
     env = env_defaults("master", os.environ)
     host = args.host or env.get("host") or _hostname()
     port = args.port if args.port is not None else int(env.get("port", 7077))
-    webui = args.webui_port if args.webui_port is not None else int(
-        env.get("webui_port") or conf.get("spark.master.ui.port") or 8080
+    webui = (
+        args.webui_port
+        if args.webui_port is not None
+        else int(env.get("webui_port") or conf.get("spark.master.ui.port") or 8080)
     )
     daemon.setup_logging()
     return daemon.run(lambda: Master(conf, host=host, port=port, webui_port=webui), "master")
@@ -128,8 +179,10 @@ def run_master(args: argparse.Namespace) -> int:
 
 def _worker_size(args: argparse.Namespace, conf: Conf, env: dict[str, str]) -> tuple[int, int]:
     cores = args.cores or _int(env.get("cores")) or conf.get_int("minispark.worker.cores")
-    memory = args.memory or _mb(env.get("memory"), "MINISPARK_WORKER_MEMORY") or _mb(
-        conf.get("minispark.worker.memory"), "minispark.worker.memory"
+    memory = (
+        args.memory
+        or _mb(env.get("memory"), "MINISPARK_WORKER_MEMORY")
+        or _mb(conf.get("minispark.worker.memory"), "minispark.worker.memory")
     )
     if cores and memory:
         return cores, memory
@@ -162,9 +215,9 @@ def run_worker(args: argparse.Namespace) -> int:
         masters=masters,
         host=args.host or _hostname(),
         port=args.port if args.port is not None else int(env.get("port", 0)),
-        webui_port=args.webui_port if args.webui_port is not None else int(
-            env.get("webui_port") or conf.get("spark.worker.ui.port") or 8081
-        ),
+        webui_port=args.webui_port
+        if args.webui_port is not None
+        else int(env.get("webui_port") or conf.get("spark.worker.ui.port") or 8081),
         cores=cores,
         memory_mb=memory,
         work_dir=work_dir,
@@ -198,7 +251,9 @@ SUBMIT_FLAGS = {
 
 def submit_conf(args: argparse.Namespace) -> dict[str, str]:
     """The application's settings: flags win over --conf, which wins over the file."""
-    flags = {key: str(getattr(args, attr)) for attr, key in SUBMIT_FLAGS.items() if getattr(args, attr)}
+    flags = {
+        key: str(getattr(args, attr)) for attr, key in SUBMIT_FLAGS.items() if getattr(args, attr)
+    }
     if args.master:
         flags["spark.master"] = args.master
     conf = load("driver", cli=flags, conf_pairs=args.conf, properties_file=args.properties_file)
@@ -206,7 +261,9 @@ def submit_conf(args: argparse.Namespace) -> dict[str, str]:
     values.setdefault("spark.app.name", Path(args.app).stem)
     master = values.get("spark.master")
     if not master:
-        raise UsageError("no master given: use --master minispark://HOST:PORT or local-cluster[N,C,M]")
+        raise UsageError(
+            "no master given: use --master minispark://HOST:PORT or local-cluster[N,C,M]"
+        )
     if parse_local_cluster(master) is None:
         parse_master_url(master)
     return values

@@ -87,7 +87,7 @@ async def _watchdog() -> None:
         await asyncio.sleep(interval)
 
 
-def every(seconds: float, tick: Callable[[], None | Awaitable[None]]) -> asyncio.Task[None]:
+def every(seconds: float, tick: Callable[[], Awaitable[None] | None]) -> asyncio.Task[None]:
     """Call ``tick`` periodically on the loop; errors are logged and the timer carries on."""
 
     async def loop() -> None:

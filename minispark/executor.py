@@ -19,7 +19,13 @@ from typing import Any
 from . import rpc
 from .conf import Conf, ConfError
 from .masterurl import parse_host_port
-from .protocol import ExecutorAttached, RegisteredExecutor, RegisterExecutor, StopExecutor, ToExecutor
+from .protocol import (
+    ExecutorAttached,
+    RegisteredExecutor,
+    RegisterExecutor,
+    StopExecutor,
+    ToExecutor,
+)
 from .security import security_from_conf
 
 log = logging.getLogger("minispark.executor")
@@ -27,7 +33,9 @@ EXECUTOR_CONF_ENV = "MINISPARK_EXECUTOR_CONF"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="minispark.executor", description="An executor (started by a worker).")
+    p = argparse.ArgumentParser(
+        prog="minispark.executor", description="An executor (started by a worker)."
+    )
     p.add_argument("--driver-url", required=True)
     p.add_argument("--executor-id", type=int, required=True)
     p.add_argument("--app-id", required=True)
@@ -62,7 +70,11 @@ class Executor:
             security=self.security, role="executor",
             on_close=lambda c: self._exit(1, "lost the connection to the worker"),
         )  # fmt: skip
-        worker.send(ExecutorAttached(app_id=self.args.app_id, exec_id=self.args.executor_id, pid=os.getpid()))
+        worker.send(
+            ExecutorAttached(
+                app_id=self.args.app_id, exec_id=self.args.executor_id, pid=os.getpid()
+            )
+        )
         driver_host, driver_port = parse_host_port(self.args.driver_url)
         driver = await rpc.connect(
             driver_host, driver_port, inbound=ToExecutor, handler=self.handle,
@@ -70,19 +82,29 @@ class Executor:
             on_close=lambda c: self._exit(0, "the driver went away"),
         )  # fmt: skip
         hello = RegisterExecutor(
-            exec_id=self.args.executor_id, host=self.args.hostname, cores=self.args.cores, pid=os.getpid()
+            exec_id=self.args.executor_id,
+            host=self.args.hostname,
+            cores=self.args.cores,
+            pid=os.getpid(),
         )
         reply = await driver.ask(hello, timeout=30)
         if not isinstance(reply, RegisteredExecutor):
             log.error("driver refused executor registration: %s", reply)
             return 1
-        log.info("executor %s/%d registered with driver %s", self.args.app_id, self.args.executor_id, self.args.driver_url)
+        log.info(
+            "executor %s/%d registered with driver %s",
+            self.args.app_id,
+            self.args.executor_id,
+            self.args.driver_url,
+        )
         await self.done.wait()
         return self.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         conf = Conf(json.loads(os.environ.get(EXECUTOR_CONF_ENV, "{}")))

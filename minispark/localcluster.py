@@ -30,7 +30,13 @@ log = logging.getLogger("minispark.localcluster")
 START_TIMEOUT_S = 60.0
 STOP_GRACE_S = 10.0
 # Settings the driver shares with its embedded daemons (same secret, same timeouts).
-SHARED_PREFIXES = ("spark.authenticate", "minispark.ssl.", "spark.worker.", "spark.deploy.", "spark.dead.")
+SHARED_PREFIXES = (
+    "spark.authenticate",
+    "minispark.ssl.",
+    "spark.worker.",
+    "spark.deploy.",
+    "spark.dead.",
+)
 
 
 def free_port() -> int:
@@ -42,9 +48,7 @@ def free_port() -> int:
 class LocalClusterProcesses:
     def __init__(self, spec: LocalCluster, conf: dict[str, str]) -> None:
         self.spec = spec
-        self.conf_pairs = [
-            f"{k}={v}" for k, v in conf.items() if k.startswith(SHARED_PREFIXES)
-        ]
+        self.conf_pairs = [f"{k}={v}" for k, v in conf.items() if k.startswith(SHARED_PREFIXES)]
         self.dir = Path(tempfile.mkdtemp(prefix="minispark-local-cluster-"))
         self.port = free_port()
         self.webui_port = free_port()
@@ -75,13 +79,16 @@ class LocalClusterProcesses:
         self.processes.append(proc)
 
     def start(self) -> str:
-        log.info("starting local-cluster: 1 master, %d workers (logs in %s)", self.spec.workers, self.dir)
+        log.info(
+            "starting local-cluster: 1 master, %d workers (logs in %s)", self.spec.workers, self.dir
+        )
         self._spawn("master", ["master", "--host", "127.0.0.1", "--port", str(self.port),
                                "--webui-port", str(self.webui_port)])  # fmt: skip
         for i in range(self.spec.workers):
             self._spawn(f"worker-{i + 1}", [
-                "worker", self.master_url, "--host", "127.0.0.1", "--port", "0", "--webui-port", "0",
-                "--cores", str(self.spec.cores), "--memory", f"{self.spec.memory_mb}m",
+                "worker", self.master_url, "--host", "127.0.0.1", "--port", "0",
+                "--webui-port", "0", "--cores", str(self.spec.cores),
+                "--memory", f"{self.spec.memory_mb}m",
                 "--work-dir", str(self.dir / f"work-{i + 1}"),
             ])  # fmt: skip
         try:
@@ -96,11 +103,15 @@ class LocalClusterProcesses:
         while time.monotonic() < deadline:
             dead = [p for p in self.processes if p.poll() is not None]
             if dead:
-                raise RuntimeError(f"local-cluster: a daemon exited at start; see the logs in {self.dir}")
+                raise RuntimeError(
+                    f"local-cluster: a daemon exited at start; see the logs in {self.dir}"
+                )
             if self._alive_workers() >= self.spec.workers:
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"local-cluster did not come up within {START_TIMEOUT_S:g}s; logs in {self.dir}")
+        raise RuntimeError(
+            f"local-cluster did not come up within {START_TIMEOUT_S:g}s; logs in {self.dir}"
+        )
 
     def _alive_workers(self) -> int:
         try:

@@ -18,7 +18,7 @@ import msgspec
 PROTOCOL_VERSION = 1
 
 
-class Message(msgspec.Struct, tag=True, kw_only=True, frozen=True):
+class Message(msgspec.Struct, tag=True, kw_only=True):
     """Base of every message; the tag is the class name."""
 
 

@@ -102,7 +102,7 @@ def _mac(secret: bytes | None, first: bytes, second: bytes) -> bytes:
 
 
 _encoder = msgspec.msgpack.Encoder()
-_handshake_decoder = msgspec.msgpack.Decoder(tuple[int, int, Handshake])  # type: ignore[arg-type]
+_handshake_decoder = msgspec.msgpack.Decoder(tuple[int, int, Handshake])
 
 
 def _frame(kind: int, request_id: int, message: Message) -> bytes:
@@ -121,7 +121,7 @@ async def _read_frame(reader: asyncio.StreamReader, max_frame: int) -> bytes:
 async def _read_handshake(reader: asyncio.StreamReader) -> Message:
     # Handshake frames are tiny; a peer that announces a big one is not one of ours.
     _, _, message = _handshake_decoder.decode(await _read_frame(reader, 4096))
-    return message  # type: ignore[no-any-return]
+    return message
 
 
 class Connection:
@@ -358,7 +358,9 @@ async def _server_handshake(
         writer.write(_frame(ONE_WAY, 0, Refused(reason=reason)))
         raise HandshakeError(reason)
     nonce = os.urandom(16)
-    writer.write(_frame(ONE_WAY, 0, Challenge(version=PROTOCOL_VERSION, nonce=nonce, auth=bool(secret))))
+    writer.write(
+        _frame(ONE_WAY, 0, Challenge(version=PROTOCOL_VERSION, nonce=nonce, auth=bool(secret)))
+    )
     proof = await _read_handshake(reader)
     if not isinstance(proof, Proof):
         raise HandshakeError("expected a proof after the challenge")

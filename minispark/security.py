@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from .conf import Conf, ConfError
 from .rpc import Security, tls_contexts
 
@@ -31,6 +33,4 @@ def http_authorized(conf: Conf, header: str | None) -> bool:
     secret = conf.secret()
     if not header or not header.startswith("Bearer ") or secret is None:
         return False
-    import hmac
-
     return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), secret)

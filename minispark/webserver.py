@@ -39,7 +39,9 @@ def summary(items: list[tuple[str, str]]) -> str:
     return "<ul>" + "".join(f"<li><b>{k}:</b> {v}</li>" for k, v in items) + "</ul>"
 
 
-def probes(ready: Callable[[], tuple[bool, str]], families: Callable[[], Iterable[Any]]) -> list[web.RouteDef]:
+def probes(
+    ready: Callable[[], tuple[bool, str]], families: Callable[[], Iterable[Any]]
+) -> list[web.RouteDef]:
     """``/healthz`` (the process serves), ``/readyz`` (it does its job), ``/metrics``."""
     registry = metrics.registry(families)
 

@@ -40,10 +40,6 @@ REGISTRATION_ATTEMPTS = 30
 REGISTRATION_INTERVAL_S = 1.0
 
 
-class ApplicationEnded(RuntimeError):
-    """The master removed the application (killed, or failed too many executors)."""
-
-
 @dataclass
 class ExecutorHandle:
     exec_id: int
@@ -169,7 +165,12 @@ class AppClient:
             self.status.executors[message.exec_id] = ExecutorHandle(
                 message.exec_id, message.worker_id, message.host, message.cores
             )
-            log.info("executor %d granted on %s (%d cores)", message.exec_id, message.worker_id, message.cores)
+            log.info(
+                "executor %d granted on %s (%d cores)",
+                message.exec_id,
+                message.worker_id,
+                message.cores,
+            )
         elif isinstance(message, ExecutorUpdated):
             self._executor_updated(message)
         elif isinstance(message, ApplicationRemoved):
@@ -213,4 +214,6 @@ class AppClient:
             log.warning("lost the connection to master %s", self.status.master_url)
 
     def ready_executors(self) -> list[ExecutorHandle]:
-        return [h for h in self.status.executors.values() if h.conn is not None and not h.conn.is_closed]
+        return [
+            h for h in self.status.executors.values() if h.conn is not None and not h.conn.is_closed
+        ]

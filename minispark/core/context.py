@@ -28,12 +28,17 @@ log = logging.getLogger("minispark.context")
 
 
 def _driver_logging() -> None:
-    """Like PySpark's log4j default: warnings and errors on stderr, unless the program set up logging."""
+    """Like PySpark's log4j default: warnings and errors on stderr, unless the program set up
+    logging itself."""
     root = logging.getLogger()
     package = logging.getLogger("minispark")
     if not root.handlers and not package.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%y/%m/%d %H:%M:%S"))
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s: %(message)s", "%y/%m/%d %H:%M:%S"
+            )
+        )
         package.addHandler(handler)
         package.setLevel(logging.WARNING)
 
@@ -67,8 +72,12 @@ class SparkContext:
             self._conf.setMaster(master)
         if appName:
             self._conf.setAppName(appName)
-        self.master = self._required("spark.master", "A master URL must be set in your configuration")
-        self.appName = self._required("spark.app.name", "An application name must be set in your configuration")
+        self.master = self._required(
+            "spark.master", "A master URL must be set in your configuration"
+        )
+        self.appName = self._required(
+            "spark.app.name", "An application name must be set in your configuration"
+        )
         with SparkContext._lock:
             if SparkContext._active is not None:
                 raise ValueError(
@@ -145,7 +154,10 @@ class SparkContext:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -187,7 +199,9 @@ class SparkContext:
             if len(ready) >= count:
                 return ready
             time.sleep(0.02)
-        raise TimeoutError(f"only {len(self.executors())} of {count} executors registered within {timeout:g}s")
+        raise TimeoutError(
+            f"only {len(self.executors())} of {count} executors registered within {timeout:g}s"
+        )
 
 
 __all__ = ["ConfError", "SparkConf", "SparkContext"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -46,7 +47,7 @@ from ..protocol import (
     WorkerRemoved,
     WorkerState,
 )
-from ..rpc import ConnectionClosed, Connection, Server
+from ..rpc import Connection, ConnectionClosed, Server
 from ..security import security_from_conf
 from . import scheduling
 from .model import UNLIMITED_CORES, AppInfo, ExecutorInfo, WorkerInfo, spark_id
@@ -250,7 +251,12 @@ class Master:
         """Kill executors the worker runs but we do not know (SPARK-13604)."""
         for desc in m.executors:
             if not self._knows_executor(m.worker_id, desc):
-                log.info("telling %s to kill unknown executor %s/%d", m.worker_id, desc.app_id, desc.exec_id)
+                log.info(
+                    "telling %s to kill unknown executor %s/%d",
+                    m.worker_id,
+                    desc.app_id,
+                    desc.exec_id,
+                )
                 conn.send(KillExecutor(epoch=self.epoch, app_id=desc.app_id, exec_id=desc.exec_id))
 
     def _knows_executor(self, worker_id: str, desc: ExecutorDescription) -> bool:
@@ -292,7 +298,9 @@ class Master:
         for app in self.active_apps():
             self._tell_driver(
                 app,
-                WorkerRemoved(epoch=self.epoch, worker_id=worker.id, host=worker.host, message=reason),
+                WorkerRemoved(
+                    epoch=self.epoch, worker_id=worker.id, host=worker.host, message=reason
+                ),
             )
         self._schedule_soon()
 
@@ -358,7 +366,9 @@ class Master:
             self._kill_executor(executor)
         app.executors.clear()
         if state != AppState.FINISHED:
-            self._tell_driver(app, ApplicationRemoved(epoch=self.epoch, state=state, message=message))
+            self._tell_driver(
+                app, ApplicationRemoved(epoch=self.epoch, state=state, message=message)
+            )
         if app.conn is not None:
             app.conn.attachment = None
         del self.apps[app.id]
@@ -403,7 +413,9 @@ class Master:
         self._schedule_soon()
         return Ack()
 
-    def _executor_finished(self, app: AppInfo, executor: ExecutorInfo, m: ExecutorStateChanged) -> None:
+    def _executor_finished(
+        self, app: AppInfo, executor: ExecutorInfo, m: ExecutorStateChanged
+    ) -> None:
         log.info("executor %s finished: %s %s", executor.full_id, m.state, m.message)
         app.executors.pop(executor.exec_id, None)
         worker = self.workers.get(executor.worker_id)
@@ -415,7 +427,10 @@ class Master:
         limit = self.settings.max_executor_retries
         running = any(e.state == ExecutorState.RUNNING for e in app.executors.values())
         if 0 <= limit <= app.retry_count and not running:
-            message = f"Application {app.id} with no running executors failed {app.retry_count} times; removing it"
+            message = (
+                f"Application {app.id} with no running executors failed "
+                f"{app.retry_count} times; removing it"
+            )
             log.error(message)
             self.remove_application(app, AppState.FAILED, message)
 
@@ -448,7 +463,9 @@ class Master:
                 log.warning("App %s requires more resource than any of Workers could have.", app.id)
 
     def _demand(self, app: AppInfo) -> scheduling.AppDemand:
-        per_worker: dict[str, int] = collections.Counter(e.worker_id for e in app.executors.values())
+        per_worker: dict[str, int] = collections.Counter(
+            e.worker_id for e in app.executors.values()
+        )
         return scheduling.AppDemand(
             id=app.id,
             cores_left=app.cores_left,
@@ -459,13 +476,20 @@ class Master:
             executors_on=per_worker,
         )
 
-    def _launch_executor(self, app: AppInfo, worker: WorkerInfo, grant: scheduling.ExecutorGrant) -> None:
+    def _launch_executor(
+        self, app: AppInfo, worker: WorkerInfo, grant: scheduling.ExecutorGrant
+    ) -> None:
         executor = ExecutorInfo(app.id, app.next_exec_id, worker.id, grant.cores, grant.memory_mb)
         app.next_exec_id += 1
         app.executors[executor.exec_id] = executor
         worker.executors[executor.full_id] = executor
         app.state = AppState.RUNNING
-        log.info("launching executor %s on worker %s (%d cores)", executor.full_id, worker.id, grant.cores)
+        log.info(
+            "launching executor %s on worker %s (%d cores)",
+            executor.full_id,
+            worker.id,
+            grant.cores,
+        )
         launch = LaunchExecutor(
             epoch=self.epoch,
             app_id=app.id,
@@ -497,7 +521,5 @@ class Master:
 def _send(conn: Connection | None, message: Message) -> None:
     """Fire and forget; a closed link is handled by its close callback, not here."""
     if conn is not None:
-        try:
+        with contextlib.suppress(ConnectionClosed):
             conn.send(message)
-        except ConnectionClosed:
-            pass

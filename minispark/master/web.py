@@ -100,7 +100,9 @@ async def decommission(request: web.Request) -> web.Response:
     matched = [w for w in m.workers.values() if w.host in hosts and w.state == WorkerState.ALIVE]
     for worker in matched:
         m.decommission_worker(worker)
-    return web.json_response({"decommissioned": [w.id for w in matched]}, status=200 if matched else 404)
+    return web.json_response(
+        {"decommissioned": [w.id for w in matched]}, status=200 if matched else 404
+    )
 
 
 def _metric_families(m: Master) -> Iterable[Any]:
@@ -109,18 +111,36 @@ def _metric_families(m: Master) -> Iterable[Any]:
         by_state[str(w.state)] += 1
     alive = [w for w in m.workers.values() if w.state == WorkerState.ALIVE]
     yield metrics.labelled("minispark_master_workers", "Workers by state", "state", by_state)
-    yield metrics.gauge("minispark_master_cores", "Cores of alive workers", sum(w.cores for w in alive))
-    yield metrics.gauge("minispark_master_cores_used", "Cores granted to executors", sum(w.cores_used for w in alive))
-    yield metrics.gauge("minispark_master_memory_mb", "Memory of alive workers", sum(w.memory_mb for w in alive))
-    yield metrics.gauge("minispark_master_memory_used_mb", "Memory granted", sum(w.memory_used for w in alive))
-    yield metrics.gauge("minispark_master_apps_active", "Running or waiting applications", len(m.active_apps()))
-    yield metrics.gauge("minispark_master_apps_completed", "Retained completed applications", len(m.completed_apps))
+    yield metrics.gauge(
+        "minispark_master_cores", "Cores of alive workers", sum(w.cores for w in alive)
+    )
+    yield metrics.gauge(
+        "minispark_master_cores_used",
+        "Cores granted to executors",
+        sum(w.cores_used for w in alive),
+    )
+    yield metrics.gauge(
+        "minispark_master_memory_mb", "Memory of alive workers", sum(w.memory_mb for w in alive)
+    )
+    yield metrics.gauge(
+        "minispark_master_memory_used_mb", "Memory granted", sum(w.memory_used for w in alive)
+    )
+    yield metrics.gauge(
+        "minispark_master_apps_active", "Running or waiting applications", len(m.active_apps())
+    )
+    yield metrics.gauge(
+        "minispark_master_apps_completed", "Retained completed applications", len(m.completed_apps)
+    )
     yield metrics.labelled(
-        "minispark_master_status", "1 for the master's current status", "status",
+        "minispark_master_status",
+        "1 for the master's current status",
+        "status",
         {str(s): float(s == m.status) for s in MasterStatus},
     )
     yield metrics.gauge("minispark_master_epoch", "Leader epoch", m.epoch)
-    yield metrics.gauge("minispark_master_uptime_seconds", "Seconds since start", (now_ms() - m.start_ms) / 1000)
+    yield metrics.gauge(
+        "minispark_master_uptime_seconds", "Seconds since start", (now_ms() - m.start_ms) / 1000
+    )
 
 
 def _kill_form(app: AppInfo) -> str:
@@ -139,28 +159,59 @@ async def index(request: web.Request) -> web.Response:
     workers = webserver.table(
         ["Worker Id", "Address", "State", "Cores", "Memory"],
         (
-            [f'<a href="{e(w.webui_url)}">{e(w.id)}</a>', e(w.address), str(w.state),
-             f"{w.cores} ({w.cores_used} Used)", f"{w.memory_mb} MiB ({w.memory_used} MiB Used)"]
+            [
+                f'<a href="{e(w.webui_url)}">{e(w.id)}</a>',
+                e(w.address),
+                str(w.state),
+                f"{w.cores} ({w.cores_used} Used)",
+                f"{w.memory_mb} MiB ({w.memory_used} MiB Used)",
+            ]
             for w in m.workers.values()
         ),
     )
-    app_headers = ["Application ID", "Name", "Cores", "Memory per Executor", "Submitted Time", "User", "State", "Duration"]
+    app_headers = [
+        "Application ID",
+        "Name",
+        "Cores",
+        "Memory per Executor",
+        "Submitted Time",
+        "User",
+        "State",
+        "Duration",
+    ]
 
     def app_row(a: AppInfo, with_kill: bool) -> list[str]:
         first = e(a.id) + (" " + _kill_form(a) if with_kill else "")
-        return [first, e(a.desc.name), str(a.cores_granted), f"{a.desc.memory_per_executor_mb} MiB",
-                e(submit_date(a.start_ms)), e(a.desc.user), str(a.state), f"{a.duration_ms() / 1000:.1f} s"]
+        return [
+            first,
+            e(a.desc.name),
+            str(a.cores_granted),
+            f"{a.desc.memory_per_executor_mb} MiB",
+            e(submit_date(a.start_ms)),
+            e(a.desc.user),
+            str(a.state),
+            f"{a.duration_ms() / 1000:.1f} s",
+        ]
 
     running = webserver.table(app_headers, (app_row(a, kill) for a in m.active_apps()))
-    completed = webserver.table(app_headers, (app_row(a, False) for a in reversed(m.completed_apps)))
+    completed = webserver.table(
+        app_headers, (app_row(a, False) for a in reversed(m.completed_apps))
+    )
     dead = sum(w.state == WorkerState.DEAD for w in m.workers.values())
     retired = sum(w.state == WorkerState.DECOMMISSIONED for w in m.workers.values())
     facts = webserver.summary(
         [
             ("URL", e(m.url)),
             ("Workers", f"{len(alive)} Alive, {dead} Dead, {retired} Decommissioned"),
-            ("Cores in use", f"{sum(w.cores for w in alive)} Total, {sum(w.cores_used for w in alive)} Used"),
-            ("Memory in use", f"{sum(w.memory_mb for w in alive)} MiB Total, {sum(w.memory_used for w in alive)} MiB Used"),
+            (
+                "Cores in use",
+                f"{sum(w.cores for w in alive)} Total, {sum(w.cores_used for w in alive)} Used",
+            ),
+            (
+                "Memory in use",
+                f"{sum(w.memory_mb for w in alive)} MiB Total, "
+                f"{sum(w.memory_used for w in alive)} MiB Used",
+            ),
             ("Applications", f"{len(m.active_apps())} Running, {len(m.completed_apps)} Completed"),
             ("Status", str(m.status)),
         ]

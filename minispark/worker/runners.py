@@ -70,6 +70,7 @@ class ExecutorRunner:
         self.killed = False
         self.started_at = time.time()
         self._task: asyncio.Task[None] | None = None
+        self._reaper: asyncio.Task[None] | None = None
 
     @property
     def full_id(self) -> str:
@@ -148,7 +149,7 @@ class ExecutorRunner:
             return
         tree = process_tree(self.process.pid)
         signal_tree(self.process.pid, tree, signal.SIGTERM)
-        asyncio.ensure_future(self._kill_after_grace(tree))
+        self._reaper = asyncio.ensure_future(self._kill_after_grace(tree))
 
     async def _kill_after_grace(self, tree: list[psutil.Process]) -> None:
         assert self.process is not None

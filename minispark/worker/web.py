@@ -63,7 +63,11 @@ async def log_page(request: web.Request) -> web.Response:
     exec_id = request.query.get("executorId", "")
     log_type = request.query.get("logType", "stderr")
     # Only names we generate reach the file system: nothing can climb out of the work dir.
-    if not _APP_ID.fullmatch(app_id) or not exec_id.isdigit() or log_type not in ("stdout", "stderr"):
+    if (
+        not _APP_ID.fullmatch(app_id)
+        or not exec_id.isdigit()
+        or log_type not in ("stdout", "stderr")
+    ):
         raise web.HTTPBadRequest(text="use ?appId=app-...&executorId=N&logType=stdout|stderr\n")
     path = w.opts.work_dir / app_id / exec_id / log_type
     if not path.is_file():
@@ -80,7 +84,15 @@ async def index(request: web.Request) -> web.Response:
     def row(r: ExecutorRunner) -> list[str]:
         logs = f"/logPage/?appId={e(r.app_id)}&executorId={r.exec_id}&logType="
         links = f'<a href="{logs}stdout">stdout</a> <a href="{logs}stderr">stderr</a>'
-        return [str(r.exec_id), str(r.cores), f"{r.memory_mb} MiB", str(r.state), e(r.app_id), e(r.app.name), links]
+        return [
+            str(r.exec_id),
+            str(r.cores),
+            f"{r.memory_mb} MiB",
+            str(r.state),
+            e(r.app_id),
+            e(r.app.name),
+            links,
+        ]
 
     headers = ["ExecutorID", "Cores", "Memory", "State", "Application", "Name", "Logs"]
     facts = webserver.summary(
@@ -111,10 +123,16 @@ def _metric_families(w: Worker) -> Iterable[Any]:
     yield metrics.gauge("minispark_worker_cores", "Cores offered", w.cores)
     yield metrics.gauge("minispark_worker_cores_used", "Cores used by executors", w.cores_used)
     yield metrics.gauge("minispark_worker_memory_mb", "Memory offered", w.memory_mb)
-    yield metrics.gauge("minispark_worker_memory_used_mb", "Memory used by executors", w.memory_used)
+    yield metrics.gauge(
+        "minispark_worker_memory_used_mb", "Memory used by executors", w.memory_used
+    )
     yield metrics.gauge("minispark_worker_executors", "Running executors", len(w.executors))
-    yield metrics.gauge("minispark_worker_registered", "1 when registered with a master", float(w.registered))
-    yield metrics.gauge("minispark_worker_decommissioned", "1 when decommissioned", float(w.decommissioned))
+    yield metrics.gauge(
+        "minispark_worker_registered", "1 when registered with a master", float(w.registered)
+    )
+    yield metrics.gauge(
+        "minispark_worker_decommissioned", "1 when decommissioned", float(w.decommissioned)
+    )
 
 
 async def start_web(worker: Worker, host: str, port: int) -> tuple[web.AppRunner, int]:

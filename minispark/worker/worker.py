@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import daemon, rpc, systemd
 from ..conf import Conf
+from ..executor import EXECUTOR_CONF_ENV
 from ..protocol import (
     ApplicationFinished,
     DecommissionWorker,
@@ -59,7 +60,6 @@ SECURITY_KEYS = (
     "minispark.ssl.keyFile",
     "minispark.ssl.caFile",
 )
-from ..executor import EXECUTOR_CONF_ENV
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,13 @@ class Worker:
         self.ever_registered = False
         self.decommissioned = False
         self.executors: dict[str, ExecutorRunner] = {}
-        self.finished: collections.deque[ExecutorRunner] = collections.deque(maxlen=RETAINED_FINISHED)
+        self.finished: collections.deque[ExecutorRunner] = collections.deque(
+            maxlen=RETAINED_FINISHED
+        )
         self.finished_apps: set[str] = set()
         self._updates: collections.deque[ExecutorStateChanged] = collections.deque()
         self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
         self._registering: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
         self._web: Any = None
@@ -179,7 +182,12 @@ class Worker:
             if self.registered:
                 return
             delay = (1.0 if attempt < initial else 10.0) * fuzz
-            log.info("no master accepted registration (attempt %d/%d); retrying in %.1fs", attempt, total, delay)
+            log.info(
+                "no master accepted registration (attempt %d/%d); retrying in %.1fs",
+                attempt,
+                total,
+                delay,
+            )
             await asyncio.sleep(delay)
         log.error("All masters are unresponsive! Giving up.")
         os._exit(1)
@@ -309,7 +317,9 @@ class Worker:
     def launch_executor(self, m: LaunchExecutor) -> None:
         key = f"{m.app_id}/{m.exec_id}"
         if self.decommissioned:
-            self._queue_update(m.app_id, m.exec_id, ExecutorState.FAILED, "worker is decommissioned", None)
+            self._queue_update(
+                m.app_id, m.exec_id, ExecutorState.FAILED, "worker is decommissioned", None
+            )
             return
         if key in self.executors:
             return  # a duplicate order after a reconnect: it already runs
@@ -366,7 +376,7 @@ class Worker:
     def _flush_soon(self) -> None:
         if not self._flushing and self._updates:
             self._flushing = True
-            asyncio.ensure_future(self._flush_updates())
+            self._flusher = asyncio.ensure_future(self._flush_updates())
 
     async def _flush_updates(self) -> None:
         """Deliver updates in order; what the master did not acknowledge waits for the next one."""
@@ -385,7 +395,9 @@ class Worker:
 
     def _clean_app_if_done(self, app_id: str) -> None:
         """Local (shuffle) dirs go once the app is over and none of its executors run here."""
-        if app_id not in self.finished_apps or any(r.app_id == app_id for r in self.executors.values()):
+        if app_id not in self.finished_apps or any(
+            r.app_id == app_id for r in self.executors.values()
+        ):
             return
         for local in self.opts.local_dirs:
             shutil.rmtree(local / app_id, ignore_errors=True)

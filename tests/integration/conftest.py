@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .harness import Cluster
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """Daemons started by a test; all of them are ended, by pid, whatever the outcome."""
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()

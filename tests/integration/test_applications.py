@@ -1,0 +1,195 @@
+"""Applications get executors placed by the master's policy; stopping frees them everywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+from minispark import SparkConf, SparkContext
+
+from .harness import Cluster, pid_alive, url_of, wait_for
+
+
+def app_conf(master_url: str, **settings: str) -> SparkConf:
+    conf = SparkConf(loadDefaults=False).setMaster(master_url).setAppName("test")
+    conf.set("spark.executor.memory", "256m")
+    for key, value in settings.items():
+        conf.set(key.replace("_", "."), value)
+    return conf
+
+
+def three_workers(cluster: Cluster, *master_conf: str) -> str:
+    master = cluster.master(*master_conf)
+    for _ in range(3):
+        cluster.worker(url_of(master), cores=2, memory="1g")
+    cluster.wait_registered(master, 3)
+    return url_of(master)
+
+
+def test_spread_out_uses_different_workers(cluster: Cluster) -> None:
+    url = three_workers(cluster)
+    conf = app_conf(url, spark_cores_max="2", spark_executor_cores="1")
+    with SparkContext(conf=conf) as sc:
+        executors = sc.wait_for_executors(2)
+        assert len({e.worker_id for e in executors}) == 2
+        assert all(e.cores == 1 for e in executors)
+
+
+def test_consolidate_fills_one_worker_first(cluster: Cluster) -> None:
+    url = three_workers(cluster, "spark.deploy.spreadOut=false")
+    conf = app_conf(url, spark_cores_max="2", spark_executor_cores="1")
+    with SparkContext(conf=conf) as sc:
+        executors = sc.wait_for_executors(2)
+        assert len({e.worker_id for e in executors}) == 1
+
+
+def test_without_executor_cores_one_executor_per_worker_takes_all(cluster: Cluster) -> None:
+    url = three_workers(cluster)
+    with SparkContext(conf=app_conf(url)) as sc:
+        executors = sc.wait_for_executors(3)
+        assert Counter(e.worker_id for e in executors).most_common(1)[0][1] == 1
+        assert sorted(e.cores for e in executors) == [2, 2, 2]
+
+
+def test_default_cores_caps_an_app_without_cores_max(cluster: Cluster) -> None:
+    url = three_workers(cluster, "spark.deploy.defaultCores=2")
+    with SparkContext(conf=app_conf(url, spark_executor_cores="1")) as sc:
+        executors = sc.wait_for_executors(2)
+        master_json = cluster.daemons[0].json()
+        assert master_json["activeapps"][0]["cores"] == 2
+        assert len(executors) == 2
+
+
+def test_stop_frees_executors_and_records_the_app(cluster: Cluster) -> None:
+    master = cluster.master()
+    worker = cluster.worker(url_of(master), cores=2, memory="1g")
+    cluster.wait_registered(master, 1)
+    with SparkContext(conf=app_conf(url_of(master))) as sc:
+        (executor,) = sc.wait_for_executors(1)
+        app_id = sc.applicationId
+        assert master.json()["workers"][0]["coresused"] == 2
+    wait_for(lambda: not pid_alive(executor.pid), "the executor process to exit")
+    state = master.json()
+    assert state["activeapps"] == []
+    assert [(a["id"], a["state"]) for a in state["completedapps"]] == [(app_id, "FINISHED")]
+    wait_for(lambda: master.json()["workers"][0]["coresused"] == 0, "cores to be released")
+    logs = cluster.root / worker.name / app_id / str(executor.exec_id)
+    assert (logs / "stdout").is_file()
+    assert "registered with driver" in (logs / "stderr").read_text()
+
+
+def test_second_app_waits_fifo_until_the_first_ends(cluster: Cluster, tmp_path: Path) -> None:
+    master = cluster.master()
+    cluster.worker(url_of(master), cores=1, memory="1g")
+    cluster.wait_registered(master, 1)
+    with SparkContext(conf=app_conf(url_of(master))) as sc:
+        sc.wait_for_executors(1)
+        second = _submit_waiting_driver(tmp_path, url_of(master))
+        wait_for(lambda: len(master.json()["activeapps"]) == 2, "the second application")
+        waiting = [a for a in master.json()["activeapps"] if a["id"] != sc.applicationId]
+        assert waiting[0]["state"] == "WAITING" and waiting[0]["cores"] == 0
+    assert second.wait(60) == 0, second.stderr.read() if second.stderr else ""
+
+
+def _submit_waiting_driver(tmp_path: Path, url: str) -> subprocess.Popen[str]:
+    script = tmp_path / "second.py"
+    script.write_text(textwrap.dedent("""
+        from minispark import SparkContext
+        with SparkContext(appName="second") as sc:
+            sc.wait_for_executors(1, timeout=120)
+    """))
+    return subprocess.Popen(
+        [sys.executable, "-m", "minispark", "submit", "--master", url,
+         "--executor-memory", "256m", str(script)],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_driver_killed_ends_app_and_its_executors(cluster: Cluster, tmp_path: Path) -> None:
+    master = cluster.master()
+    cluster.worker(url_of(master), cores=1, memory="1g")
+    cluster.wait_registered(master, 1)
+    info = tmp_path / "info.json"
+    script = tmp_path / "sleeper.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, time
+        from minispark import SparkContext
+        sc = SparkContext(appName="sleeper")
+        pids = [e.pid for e in sc.wait_for_executors(1)]
+        open({str(info)!r}, "w").write(json.dumps({{"app": sc.applicationId, "pids": pids}}))
+        time.sleep(600)
+    """))
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "minispark", "submit", "--master", url_of(master),
+         "--executor-memory", "256m", str(script)]
+    )  # fmt: skip
+    try:
+        found = json.loads(wait_for(lambda: info.exists() and info.read_text(), "the driver's info"))
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    wait_for(lambda: master.json()["completedapps"], "the app to complete")
+    assert master.json()["completedapps"][0]["id"] == found["app"]
+    assert master.json()["completedapps"][0]["state"] == "FINISHED"
+    for pid in found["pids"]:
+        wait_for(lambda pid=pid: not pid_alive(pid), f"executor {pid} to exit")
+
+
+def test_local_cluster_is_torn_down_when_the_program_fails(tmp_path: Path) -> None:
+    pids_file = tmp_path / "pids.json"
+    script = tmp_path / "failing.py"
+    script.write_text(textwrap.dedent(f"""
+        import json
+        from minispark import SparkContext
+        sc = SparkContext(appName="failing")
+        executors = sc.wait_for_executors(2)
+        pids = [p.pid for p in sc._local.processes] + [e.pid for e in executors]
+        open({str(pids_file)!r}, "w").write(json.dumps(pids))
+        raise RuntimeError("the program failed on purpose")
+    """))
+    result = subprocess.run(
+        [sys.executable, "-m", "minispark", "submit", "--master", "local-cluster[2,1,512]",
+         "--executor-memory", "256m", str(script)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "the program failed on purpose" in result.stderr
+    pids = json.loads(pids_file.read_text())
+    assert len(pids) == 5  # master, two workers, two executors
+    for pid in pids:
+        wait_for(lambda pid=pid: not pid_alive(pid), f"process {pid} to exit")
+
+
+def test_submit_propagates_the_exit_code(tmp_path: Path, cluster: Cluster) -> None:
+    master = cluster.master()
+    script = tmp_path / "exit3.py"
+    script.write_text("import sys\nsys.exit(3)\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "minispark", "submit", "--master", url_of(master), str(script)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+
+
+def test_submit_errors_are_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "MINISPARK_CONF_DIR": str(tmp_path)}
+    cases = [
+        (["submit", "--master", "yarn", str(tmp_path / "x.py")], "invalid master URL"),
+        (["submit", "--master", "minispark://h:1", str(tmp_path / "missing.py")], "does not exist"),
+        (["submit", str(tmp_path / "x.py")], "no master given"),
+        (["worker", "minispark://h:1", "--memory", "lots"], "is not a size"),
+    ]
+    (tmp_path / "x.py").write_text("")
+    for args, message in cases:
+        result = subprocess.run([sys.executable, "-m", "minispark", *args], capture_output=True,
+                                text=True, env=env, timeout=60)  # fmt: skip
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
