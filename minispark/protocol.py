@@ -181,6 +181,9 @@ class RegisteredWorker(Message):
     master_webui_url: str
     duplicate: bool
     epoch: int
+    # The master's timeout is the one that judges silence, so it sets the beat: a worker
+    # configured with another spark.worker.timeout would otherwise flap between ALIVE and DEAD.
+    heartbeat_s: float
 
 
 class RegisterWorkerFailed(Message):

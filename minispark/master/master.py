@@ -236,6 +236,7 @@ class Master:
             master_webui_url=self.webui_url,
             duplicate=duplicate,
             epoch=self.epoch,
+            heartbeat_s=self.settings.worker_timeout_s / 4,
         )
 
     def _on_heartbeat(self, conn: Connection, m: Heartbeat) -> None:
@@ -397,7 +398,7 @@ class Master:
             return Ack()
         executor.state = m.state
         if m.state == ExecutorState.RUNNING:
-            app.retry_count = 0
+            executor.running_since = time.monotonic()
         self._tell_driver(
             app,
             ExecutorUpdated(
@@ -423,7 +424,7 @@ class Master:
             worker.executors.pop(executor.full_id, None)
         if m.state == ExecutorState.KILLED or not m.exit_status:
             return
-        app.retry_count += 1
+        app.retry_count = 1 if self._ran_healthily(executor) else app.retry_count + 1
         limit = self.settings.max_executor_retries
         running = any(e.state == ExecutorState.RUNNING for e in app.executors.values())
         if 0 <= limit <= app.retry_count and not running:
@@ -433,6 +434,13 @@ class Master:
             )
             log.error(message)
             self.remove_application(app, AppState.FAILED, message)
+
+    def _ran_healthily(self, executor: ExecutorInfo) -> bool:
+        """Spark resets the failure count at RUNNING, which a worker reports as soon as the
+        process starts, so an executor killed over and over never failed the app. Here a
+        failure ends the streak only if the executor had run for a heartbeat timeout."""
+        since = executor.running_since
+        return since is not None and time.monotonic() - since >= self.settings.worker_timeout_s
 
     # ------------------------------------------------------------------- scheduling
 

@@ -35,6 +35,7 @@ class ExecutorInfo:
     cores: int
     memory_mb: int
     state: ExecutorState = ExecutorState.LAUNCHING
+    running_since: float | None = None  # monotonic time the master heard RUNNING
 
     @property
     def full_id(self) -> str:

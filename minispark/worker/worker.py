@@ -87,6 +87,7 @@ class Worker:
         self.start_ms = int(time.time() * 1000)
         self.security = security_from_conf(conf)
         self.timeout_s = conf.get_duration_s("spark.worker.timeout") or 15.0
+        self.heartbeat_s = self.timeout_s / 4  # until a master tells us its own
         self.master: rpc.Connection | None = None
         self.master_url = ""
         self.master_webui_url = ""
@@ -102,6 +103,7 @@ class Worker:
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
         self._registering: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
         self._web: Any = None
         self._server = rpc.Server(
@@ -147,7 +149,6 @@ class Worker:
             self.memory_mb,
             self.webui_url,
         )
-        self._timers.append(daemon.every(self.timeout_s / 4, self._heartbeat))
         if self.conf.get_bool("spark.worker.cleanup.enabled"):
             interval = self.conf.get_duration_s("spark.worker.cleanup.interval") or 1800.0
             self._timers.append(daemon.every(interval, self.clean_work_dir))
@@ -158,6 +159,8 @@ class Worker:
         for runner in list(self.executors.values()):
             runner.kill_now()
         await daemon.cancel(self._timers)
+        if self._beat is not None:
+            self._beat.cancel()
         if self._registering is not None:
             self._registering.cancel()
         if self.master is not None:
@@ -241,6 +244,10 @@ class Worker:
         self.master_url = reply.master_url
         self.master_webui_url = reply.master_webui_url
         self.master_epoch = max(self.master_epoch, reply.epoch)
+        self.heartbeat_s = reply.heartbeat_s
+        if self._beat is not None:
+            self._beat.cancel()
+        self._beat = asyncio.ensure_future(self._heartbeats(conn))
         log.info("registered with master %s (epoch %d)", reply.master_url, reply.epoch)
         conn.send(
             WorkerLatestState(
@@ -263,9 +270,12 @@ class Worker:
             with contextlib.suppress(RuntimeError):
                 self.register_soon()
 
-    def _heartbeat(self) -> None:
-        if self.master is not None and not self.master.is_closed:
-            self.master.send(Heartbeat(worker_id=self.id))
+    async def _heartbeats(self, conn: rpc.Connection) -> None:
+        """Beat on one master link at that master's pace; a new registration starts anew."""
+        while not conn.is_closed:
+            await asyncio.sleep(self.heartbeat_s)
+            with contextlib.suppress(rpc.ConnectionClosed):
+                conn.send(Heartbeat(worker_id=self.id))
 
     # ------------------------------------------------------------------- messages
 

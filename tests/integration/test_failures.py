@@ -1,0 +1,96 @@
+"""Failures of workers and executors, detected the way the issue asks, on real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from minispark import SparkConf, SparkContext
+
+from .harness import Cluster, pid_alive, url_of, wait_for
+
+
+def _conf(url: str) -> SparkConf:
+    return SparkConf(loadDefaults=False).setMaster(url).setAppName("faults").set(
+        "spark.executor.memory", "256m"
+    )
+
+
+def _worker_state(cluster: Cluster, worker_port: int) -> str:
+    master = cluster.daemons[0]
+    return next(w["state"] for w in master.json()["workers"] if w["port"] == worker_port)
+
+
+def test_worker_killed_is_noticed_at_once(cluster: Cluster) -> None:
+    """The heartbeat timeout is five minutes, so only the closed connection can explain it."""
+    master = cluster.master("spark.worker.timeout=300s")
+    worker = cluster.worker(url_of(master))
+    (info,) = cluster.wait_registered(master, 1)
+    worker.signal(signal.SIGKILL)
+    wait_for(lambda: _worker_state(cluster, info["port"]) == "DEAD", "the worker to be DEAD")
+    assert "got disassociated" in master.log()
+    assert "Not receiving heartbeat" not in master.log()
+
+
+def test_stopped_worker_is_noticed_after_the_timeout_and_comes_back(cluster: Cluster) -> None:
+    master = cluster.master("spark.worker.timeout=2s")
+    worker = cluster.worker(url_of(master), "spark.worker.timeout=2s")
+    (info,) = cluster.wait_registered(master, 1)
+    worker.signal(signal.SIGSTOP)  # its socket stays open: only silence gives it away
+    wait_for(lambda: _worker_state(cluster, info["port"]) == "DEAD", "the worker to be DEAD")
+    assert "Not receiving heartbeat for 2 seconds" in master.log()
+    worker.signal(signal.SIGCONT)
+    # The master answers its next heartbeat with ReconnectWorker; it registers again.
+    wait_for(lambda: _worker_state(cluster, info["port"]) == "ALIVE", "the worker to return")
+
+
+def test_worker_death_takes_its_executors_with_it(cluster: Cluster) -> None:
+    master = cluster.master()
+    worker = cluster.worker(url_of(master), cores=1, memory="1g")
+    cluster.wait_registered(master, 1)
+    with SparkContext(conf=_conf(url_of(master))) as sc:
+        (executor,) = sc.wait_for_executors(1)
+        worker.signal(signal.SIGKILL)
+        wait_for(lambda: not pid_alive(executor.pid), "the orphaned executor to exit")
+
+
+def test_killed_executor_is_relaunched_until_the_retry_limit(cluster: Cluster) -> None:
+    master = cluster.master("spark.deploy.maxExecutorRetries=3")
+    cluster.worker(url_of(master), cores=1, memory="1g")
+    cluster.wait_registered(master, 1)
+    seen: list[int] = []
+    with SparkContext(conf=_conf(url_of(master))) as sc:
+        for _ in range(3):
+            ready = wait_for(
+                lambda: [e for e in sc.executors() if e.exec_id not in seen], "a new executor"
+            )
+            seen.append(ready[0].exec_id)
+            os.kill(ready[0].pid, signal.SIGKILL)
+            wait_for(lambda pid=ready[0].pid: not pid_alive(pid), "the executor to die")
+        status = sc._client.status
+        wait_for(lambda: status.ended, "the master to remove the application")
+        assert status.ended.startswith("FAILED")
+        assert "failed 3 times" in status.ended
+    assert seen == [0, 1, 2]  # each relaunch got a new executor id
+    completed = master.json()["completedapps"]
+    assert [a["state"] for a in completed] == ["FAILED"]
+
+
+def test_running_executor_resets_the_failure_count(cluster: Cluster) -> None:
+    """Failures are counted in a streak: an executor that ran for a heartbeat timeout
+    (1 s here) before failing starts a new streak, so the app survives four failures."""
+    master = cluster.master("spark.deploy.maxExecutorRetries=2", "spark.worker.timeout=1s")
+    cluster.worker(url_of(master), cores=1, memory="1g")
+    cluster.wait_registered(master, 1)
+    seen: list[int] = []
+    with SparkContext(conf=_conf(url_of(master))) as sc:
+        for _ in range(4):
+            ready = wait_for(
+                lambda: [e for e in sc.executors() if e.exec_id not in seen], "a new executor"
+            )
+            seen.append(ready[0].exec_id)
+            time.sleep(1.5)  # outlive the 1 s "healthy run" threshold
+            os.kill(ready[0].pid, signal.SIGKILL)
+        assert not sc._client.status.ended
+    assert len(seen) == 4
