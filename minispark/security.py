@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 
 from .conf import Conf, ConfError
-from .rpc import Security, tls_contexts
+from .rpc import Security, tls_contexts, web_tls_context
 
 
 def security_from_conf(conf: Conf) -> Security:
@@ -21,9 +21,10 @@ def security_from_conf(conf: Conf) -> Security:
         )
     try:
         server, client = tls_contexts(cert, key, conf.get("minispark.ssl.caFile"))
+        web = web_tls_context(cert, key)
     except (OSError, ValueError) as exc:
         raise ConfError(f"minispark.ssl: cannot load the PEM files ({exc})") from exc
-    return Security(secret=secret, server_ssl=server, client_ssl=client)
+    return Security(secret=secret, server_ssl=server, client_ssl=client, web_ssl=web)
 
 
 def http_authorized(conf: Conf, header: str | None) -> bool:

@@ -240,7 +240,7 @@ async def start_web(master: Master, host: str, port: int) -> tuple[web.AppRunner
             *webserver.probes(lambda: _ready(master), lambda: _metric_families(master)),
         ]
     )
-    return await webserver.serve(app, host, port, master.security.server_ssl)
+    return await webserver.serve(app, host, port, master.security.web_ssl)
 
 
 def _ready(m: Master) -> tuple[bool, str]:

@@ -148,4 +148,4 @@ async def start_web(worker: Worker, host: str, port: int) -> tuple[web.AppRunner
             *webserver.probes(lambda: _ready(worker), lambda: _metric_families(worker)),
         ]
     )
-    return await webserver.serve(app, host, port, worker.security.server_ssl)
+    return await webserver.serve(app, host, port, worker.security.web_ssl)

@@ -38,8 +38,13 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float = GUARD_S)
         time.sleep(0.05)
 
 
-def http(url: str, *, method: str = "GET", data: bytes | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, str]:  # fmt: skip
+def http(
+    url: str,
+    *,
+    method: str = "GET",
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str]:
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=5) as resp:
@@ -101,34 +106,61 @@ class Cluster:
         env.update(self.env)
         return env
 
-    def _spawn(self, name: str, args: list[str], conf: list[str], env: dict[str, str] | None) -> subprocess.Popen[bytes]:  # noqa: E501
+    def _spawn(
+        self, name: str, args: list[str], conf: list[str], env: dict[str, str] | None
+    ) -> subprocess.Popen[bytes]:
         flags = [a for pair in [*self.conf, *conf] for a in ("--conf", pair)]
         log_path = self.root / f"{name}.log"
         with log_path.open("ab") as out:
             return subprocess.Popen(
                 [sys.executable, "-m", "minispark", *args, *flags],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 env={**self._environment(), **(env or {})},
-            )  # fmt: skip
+            )
 
     def master(self, *conf: str, env: dict[str, str] | None = None, wait: bool = True) -> Daemon:
         port, webui = free_port(), free_port()
         name = f"master-{len(self.daemons)}"
         args = ["master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(webui)]
-        daemon = Daemon(name, self._spawn(name, args, list(conf), env), self.root / f"{name}.log", webui, port)
+        daemon = Daemon(
+            name, self._spawn(name, args, list(conf), env), self.root / f"{name}.log", webui, port
+        )
         self.daemons.append(daemon)
         if wait:
             wait_for(lambda: _status(daemon.web + "/healthz") == 200, f"{name} to serve HTTP")
         return daemon
 
-    def worker(self, master_url: str, *conf: str, cores: int = 1, memory: str = "512m",
-               env: dict[str, str] | None = None, extra: list[str] | None = None) -> Daemon:  # fmt: skip
+    def worker(
+        self,
+        master_url: str,
+        *conf: str,
+        cores: int = 1,
+        memory: str = "512m",
+        env: dict[str, str] | None = None,
+        extra: list[str] | None = None,
+    ) -> Daemon:
         webui = free_port()
         name = f"worker-{len(self.daemons)}"
-        args = ["worker", master_url, "--host", "127.0.0.1", "--webui-port", str(webui),
-                "--cores", str(cores), "--memory", memory,
-                "--work-dir", str(self.root / name), *(extra or [])]  # fmt: skip
-        daemon = Daemon(name, self._spawn(name, args, list(conf), env), self.root / f"{name}.log", webui)
+        args = [
+            "worker",
+            master_url,
+            "--host",
+            "127.0.0.1",
+            "--webui-port",
+            str(webui),
+            "--cores",
+            str(cores),
+            "--memory",
+            memory,
+            "--work-dir",
+            str(self.root / name),
+            *(extra or []),
+        ]
+        daemon = Daemon(
+            name, self._spawn(name, args, list(conf), env), self.root / f"{name}.log", webui
+        )
         self.daemons.append(daemon)
         return daemon
 

@@ -99,16 +99,28 @@ def test_second_app_waits_fifo_until_the_first_ends(cluster: Cluster, tmp_path: 
 
 def _submit_waiting_driver(tmp_path: Path, url: str) -> subprocess.Popen[str]:
     script = tmp_path / "second.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         from minispark import SparkContext
         with SparkContext(appName="second") as sc:
             sc.wait_for_executors(1, timeout=120)
-    """))
+    """)
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "minispark", "submit", "--master", url,
-         "--executor-memory", "256m", str(script)],
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "minispark",
+            "submit",
+            "--master",
+            url,
+            "--executor-memory",
+            "256m",
+            str(script),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_driver_killed_ends_app_and_its_executors(cluster: Cluster, tmp_path: Path) -> None:
@@ -117,20 +129,33 @@ def test_driver_killed_ends_app_and_its_executors(cluster: Cluster, tmp_path: Pa
     cluster.wait_registered(master, 1)
     info = tmp_path / "info.json"
     script = tmp_path / "sleeper.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import json, time
         from minispark import SparkContext
         sc = SparkContext(appName="sleeper")
         pids = [e.pid for e in sc.wait_for_executors(1)]
         open({str(info)!r}, "w").write(json.dumps({{"app": sc.applicationId, "pids": pids}}))
         time.sleep(600)
-    """))
+    """)
+    )
     driver = subprocess.Popen(
-        [sys.executable, "-m", "minispark", "submit", "--master", url_of(master),
-         "--executor-memory", "256m", str(script)]
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "minispark",
+            "submit",
+            "--master",
+            url_of(master),
+            "--executor-memory",
+            "256m",
+            str(script),
+        ]
+    )
     try:
-        found = json.loads(wait_for(lambda: info.exists() and info.read_text(), "the driver's info"))
+        found = json.loads(
+            wait_for(lambda: info.exists() and info.read_text(), "the driver's info")
+        )
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.wait()
@@ -144,7 +169,8 @@ def test_driver_killed_ends_app_and_its_executors(cluster: Cluster, tmp_path: Pa
 def test_local_cluster_is_torn_down_when_the_program_fails(tmp_path: Path) -> None:
     pids_file = tmp_path / "pids.json"
     script = tmp_path / "failing.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import json
         from minispark import SparkContext
         sc = SparkContext(appName="failing")
@@ -152,12 +178,25 @@ def test_local_cluster_is_torn_down_when_the_program_fails(tmp_path: Path) -> No
         pids = [p.pid for p in sc._local.processes] + [e.pid for e in executors]
         open({str(pids_file)!r}, "w").write(json.dumps(pids))
         raise RuntimeError("the program failed on purpose")
-    """))
+    """)
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "minispark", "submit", "--master", "local-cluster[2,1,512]",
-         "--executor-memory", "256m", str(script)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "minispark",
+            "submit",
+            "--master",
+            "local-cluster[2,1,512]",
+            "--executor-memory",
+            "256m",
+            str(script),
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1
     assert "the program failed on purpose" in result.stderr
     pids = json.loads(pids_file.read_text())
@@ -172,8 +211,11 @@ def test_submit_propagates_the_exit_code(tmp_path: Path, cluster: Cluster) -> No
     script.write_text("import sys\nsys.exit(3)\n")
     result = subprocess.run(
         [sys.executable, "-m", "minispark", "submit", "--master", url_of(master), str(script)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 3, result.stderr
 
 
@@ -187,8 +229,14 @@ def test_submit_errors_are_one_line(tmp_path: Path) -> None:
     ]
     (tmp_path / "x.py").write_text("")
     for args, message in cases:
-        result = subprocess.run([sys.executable, "-m", "minispark", *args], capture_output=True,
-                                text=True, env=env, timeout=60)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "minispark", *args],
+            capture_output=True,
+            check=False,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr

@@ -12,8 +12,11 @@ from .harness import Cluster, pid_alive, url_of, wait_for
 
 
 def _conf(url: str) -> SparkConf:
-    return SparkConf(loadDefaults=False).setMaster(url).setAppName("faults").set(
-        "spark.executor.memory", "256m"
+    return (
+        SparkConf(loadDefaults=False)
+        .setMaster(url)
+        .setAppName("faults")
+        .set("spark.executor.memory", "256m")
     )
 
 
