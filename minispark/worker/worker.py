@@ -418,6 +418,9 @@ class Worker:
         running = {r.app_id for r in self.executors.values()}
         cutoff = time.time() - ttl
         for entry in self.opts.work_dir.iterdir():
-            if entry.is_dir() and entry.name not in running and entry.stat().st_mtime < cutoff:
+            # Only what we created per app or driver: the default local dirs live here too.
+            if not entry.name.startswith(("app-", "driver-")) or not entry.is_dir():
+                continue
+            if entry.name not in running and entry.stat().st_mtime < cutoff:
                 log.info("removing old application dir %s", entry)
                 shutil.rmtree(entry, ignore_errors=True)

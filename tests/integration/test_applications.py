@@ -13,7 +13,7 @@ from pathlib import Path
 
 from minispark import SparkConf, SparkContext
 
-from .harness import Cluster, pid_alive, url_of, wait_for
+from .harness import Cluster, http, pid_alive, url_of, wait_for
 
 
 def app_conf(master_url: str, **settings: str) -> SparkConf:
@@ -68,20 +68,36 @@ def test_default_cores_caps_an_app_without_cores_max(cluster: Cluster) -> None:
 
 def test_stop_frees_executors_and_records_the_app(cluster: Cluster) -> None:
     master = cluster.master()
-    worker = cluster.worker(url_of(master), cores=2, memory="1g")
+    worker = cluster.worker(
+        url_of(master),
+        "spark.worker.cleanup.interval=1s",
+        "spark.worker.cleanup.appDataTtl=1s",
+        cores=2,
+        memory="1g",
+    )
     cluster.wait_registered(master, 1)
     with SparkContext(conf=app_conf(url_of(master))) as sc:
         (executor,) = sc.wait_for_executors(1)
         app_id = sc.applicationId
         assert master.json()["workers"][0]["coresused"] == 2
+        local_dir = cluster.root / worker.name / "local" / app_id
+        assert local_dir.is_dir()  # the executor's scratch space, shuffle files later
+        status, text = http(
+            f"{worker.web}/logPage/?appId={app_id}&executorId={executor.exec_id}&logType=stderr"
+        )
+        assert status == 200 and "minispark Executor Command" in text
+        assert http(f"{worker.web}/logPage/?appId=../../etc&executorId=0&logType=stderr")[0] == 400
     wait_for(lambda: not pid_alive(executor.pid), "the executor process to exit")
     state = master.json()
     assert state["activeapps"] == []
     assert [(a["id"], a["state"]) for a in state["completedapps"]] == [(app_id, "FINISHED")]
     wait_for(lambda: master.json()["workers"][0]["coresused"] == 0, "cores to be released")
     logs = cluster.root / worker.name / app_id / str(executor.exec_id)
-    assert (logs / "stdout").is_file()
     assert "registered with driver" in (logs / "stderr").read_text()
+    wait_for(lambda: not local_dir.exists(), "the app's local dir to be removed at its end")
+    # spark.worker.cleanup: the finished app's logs go once older than appDataTtl
+    wait_for(lambda: not logs.exists(), "the old app dir to be cleaned up")
+    assert (cluster.root / worker.name / "local").is_dir()  # not an app dir: never cleaned
 
 
 def test_second_app_waits_fifo_until_the_first_ends(cluster: Cluster, tmp_path: Path) -> None:

@@ -97,3 +97,26 @@ def test_running_executor_resets_the_failure_count(cluster: Cluster) -> None:
             os.kill(ready[0].pid, signal.SIGKILL)
         assert not sc._client.status.ended
     assert len(seen) == 4
+
+
+def test_dead_worker_is_culled_after_the_persistence_period(cluster: Cluster) -> None:
+    master = cluster.master("spark.worker.timeout=1s", "spark.dead.worker.persistence=1")
+    worker = cluster.worker(url_of(master))
+    cluster.wait_registered(master, 1)
+    worker.signal(signal.SIGKILL)
+    wait_for(lambda: [w["state"] for w in master.json()["workers"]] == ["DEAD"], "DEAD")
+    # kept for the UI for (persistence + 1) timeouts, then dropped
+    wait_for(lambda: master.json()["workers"] == [], "the dead worker to be culled")
+
+
+def test_decommissioned_worker_gets_no_new_executors(cluster: Cluster) -> None:
+    master = cluster.master()
+    worker = cluster.worker(url_of(master), cores=1, memory="1g")
+    cluster.wait_registered(master, 1)
+    worker.signal(signal.SIGPWR)  # Spark's decommission signal
+    wait_for(lambda: master.json()["workers"][0]["state"] == "DECOMMISSIONED", "DECOMMISSIONED")
+    assert worker.json()["state"] == "DECOMMISSIONED"
+    with SparkContext(conf=_conf(url_of(master))):
+        time.sleep(1.0)  # give the master a chance to (wrongly) place an executor
+        assert master.json()["workers"][0]["coresused"] == 0
+        assert [a["state"] for a in master.json()["activeapps"]] == ["WAITING"]
