@@ -1,0 +1,125 @@
+"""The master's handlers as a state machine, driven with recording fake connections."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from minispark import protocol as p
+from minispark.conf import Conf
+from minispark.master.master import Master
+
+
+class FakeConn:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.attachment: object = None
+        self.is_closed = False
+
+    def send(self, message: Any) -> None:
+        self.sent.append(message)
+
+    def close(self, reason: str = "") -> None:
+        self.is_closed = True
+
+
+@pytest.fixture
+def master() -> Master:
+    return Master(Conf({}), host="127.0.0.1", port=7077, webui_port=8080)
+
+
+def in_loop(test: Callable[[Master], Coroutine[Any, Any, None]]) -> Callable[[Master], None]:
+    """Handlers schedule placement on the running loop, as they do in the daemon."""
+
+    @functools.wraps(test)
+    def run(master: Master) -> None:
+        asyncio.run(test(master))
+
+    return run
+
+
+def register(m: Master, conn: FakeConn, worker_id: str = "w1", port: int = 1000) -> Any:
+    msg = p.RegisterWorker(
+        worker_id=worker_id,
+        host="h",
+        port=port,
+        cores=4,
+        memory_mb=4096,
+        webui_url="",
+        master_address="m:7077",
+    )
+    return m.handle(conn, msg)  # type: ignore[arg-type]
+
+
+@in_loop
+async def test_standby_answers_in_standby(master: Master) -> None:
+    assert isinstance(register(master, FakeConn()), p.MasterInStandby)
+
+
+@in_loop
+async def test_registration_carries_epoch_and_heartbeat_pace(master: Master) -> None:
+    master.become_leader()
+    reply = register(master, FakeConn())
+    assert isinstance(reply, p.RegisteredWorker)
+    assert reply.epoch == 1 and not reply.duplicate
+    assert reply.heartbeat_s == pytest.approx(15 / 4)
+
+
+@in_loop
+async def test_same_id_again_is_a_duplicate_that_takes_the_new_link(master: Master) -> None:
+    master.become_leader()
+    first, second = FakeConn(), FakeConn()
+    register(master, first)
+    reply = register(master, second)
+    assert reply.duplicate
+    assert first.is_closed and master.workers["w1"].conn is second
+
+
+@in_loop
+async def test_another_worker_at_the_same_address_is_refused(master: Master) -> None:
+    master.become_leader()
+    register(master, FakeConn(), "w1", 1000)
+    reply = register(master, FakeConn(), "w2", 1000)
+    assert isinstance(reply, p.RegisterWorkerFailed)
+    assert "same address" in reply.message
+
+
+@in_loop
+async def test_dead_worker_heartbeat_gets_reconnect(master: Master) -> None:
+    master.become_leader()
+    conn = FakeConn()
+    register(master, conn)
+    master.remove_worker(master.workers["w1"], "test")
+    again = FakeConn()
+    master.handle(again, p.Heartbeat(worker_id="w1"))  # type: ignore[arg-type]
+    assert isinstance(again.sent[-1], p.ReconnectWorker)
+    # and a new worker at the dead one's address is welcome
+    assert isinstance(register(master, FakeConn(), "w3", 1000), p.RegisteredWorker)
+
+
+@in_loop
+async def test_unknown_executor_reported_by_a_worker_is_killed(master: Master) -> None:
+    master.become_leader()
+    conn = FakeConn()
+    register(master, conn)
+    desc = p.ExecutorDescription(
+        app_id="app-x", exec_id=3, cores=1, memory_mb=1, state=p.ExecutorState.RUNNING
+    )
+    master.handle(conn, p.WorkerLatestState(worker_id="w1", executors=[desc]))  # type: ignore[arg-type]
+    kill = conn.sent[-1]
+    assert isinstance(kill, p.KillExecutor) and (kill.app_id, kill.exec_id) == ("app-x", 3)
+
+
+@in_loop
+async def test_app_registration_is_idempotent_per_link(master: Master) -> None:
+    master.become_leader()
+    driver = FakeConn()
+    app = p.ApplicationDescription(name="a", user="u", driver_url="d:1", memory_per_executor_mb=1)
+    first = master.handle(driver, p.RegisterApplication(app=app))  # type: ignore[arg-type]
+    second = master.handle(driver, p.RegisterApplication(app=app))  # type: ignore[arg-type]
+    assert isinstance(first, p.RegisteredApplication) and first == second
+    assert first.app_id.startswith("app-") and len(master.apps) == 1
