@@ -58,6 +58,15 @@ def test_worker_death_takes_its_executors_with_it(cluster: Cluster) -> None:
         wait_for(lambda: not pid_alive(executor.pid), "the orphaned executor to exit")
 
 
+def kill_next_executor(sc: SparkContext, seen: list[int], after_s: float = 0.0) -> None:
+    """Wait for an executor we have not seen yet, let it run ``after_s``, then kill -9 it."""
+    ready = wait_for(lambda: [e for e in sc.executors() if e.exec_id not in seen], "a new executor")
+    seen.append(ready[0].exec_id)
+    time.sleep(after_s)
+    os.kill(ready[0].pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(ready[0].pid), "the executor to die")
+
+
 def test_killed_executor_is_relaunched_until_the_retry_limit(cluster: Cluster) -> None:
     master = cluster.master("spark.deploy.maxExecutorRetries=3")
     cluster.worker(url_of(master), cores=1, memory="1g")
@@ -65,12 +74,7 @@ def test_killed_executor_is_relaunched_until_the_retry_limit(cluster: Cluster) -
     seen: list[int] = []
     with SparkContext(conf=_conf(url_of(master))) as sc:
         for _ in range(3):
-            ready = wait_for(
-                lambda: [e for e in sc.executors() if e.exec_id not in seen], "a new executor"
-            )
-            seen.append(ready[0].exec_id)
-            os.kill(ready[0].pid, signal.SIGKILL)
-            wait_for(lambda pid=ready[0].pid: not pid_alive(pid), "the executor to die")
+            kill_next_executor(sc, seen)
         status = sc._client.status
         wait_for(lambda: status.ended, "the master to remove the application")
         assert status.ended.startswith("FAILED")
@@ -89,12 +93,7 @@ def test_running_executor_resets_the_failure_count(cluster: Cluster) -> None:
     seen: list[int] = []
     with SparkContext(conf=_conf(url_of(master))) as sc:
         for _ in range(4):
-            ready = wait_for(
-                lambda: [e for e in sc.executors() if e.exec_id not in seen], "a new executor"
-            )
-            seen.append(ready[0].exec_id)
-            time.sleep(1.5)  # outlive the 1 s "healthy run" threshold
-            os.kill(ready[0].pid, signal.SIGKILL)
+            kill_next_executor(sc, seen, after_s=1.5)  # outlive the 1 s "healthy run"
         assert not sc._client.status.ended
     assert len(seen) == 4
 

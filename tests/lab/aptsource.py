@@ -31,8 +31,10 @@ def debian_mirror(
     if environ.get(MIRROR_ENV):
         return environ[MIRROR_ENV]
     for source in _sources(apt_dir):
-        if "deb" in source.get("types", []) and suite in source.get("suites", []) and (
-            "main" in source.get("components", [])
+        if (
+            "deb" in source.get("types", [])
+            and suite in source.get("suites", [])
+            and ("main" in source.get("components", []))
         ):
             return source["uris"][0]
     raise LabError(

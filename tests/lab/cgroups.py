@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.lab import procs
 from tests.lab.errors import LabError
 from tests.lab.layout import format_cpulist
 
@@ -120,15 +121,23 @@ def pids(paths: list[str]) -> set[int]:
 
 
 def kill_all(paths: list[str], timeout: float) -> None:
-    """SIGKILL every process in the groups until none is left (a power cut for a host)."""
+    """SIGKILL every process in the groups until none is left (a power cut for a host).
+
+    Returns once the killed processes are gone from the process table too, not merely out of
+    the group (a dead process stays a zombie until its parent, or init, collects it).
+    """
     deadline = time.monotonic() + timeout
+    killed: set[procs.ProcRef] = set()
     while left := pids(paths):
         if time.monotonic() > deadline:
             raise LabError(f"processes {sorted(left)} in {paths[0]} survive SIGKILL")
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
+                killed.add(procs.ref(pid))
                 os.kill(pid, signal.SIGKILL)
-        time.sleep(0.1)
+        time.sleep(0.05)
+    for proc in killed:
+        procs.wait_dead(proc, max(1.0, deadline - time.monotonic()))
 
 
 def remove(paths: list[str], timeout: float = 10.0) -> None:

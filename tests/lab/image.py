@@ -36,8 +36,10 @@ PACKAGES: tuple[str, ...] = (
     "ca-certificates",
 )
 # Bump when _finish changes, so cached images built by the old recipe are replaced.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 BUILD_TIMEOUT = 1200.0
+PROGRESS_EVERY = 5.0
+PER_PACKAGE = {"Retrieving", "Validating", "Extracting", "Unpacking", "Configuring"}
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,12 @@ class Recipe:
     @property
     def key(self) -> str:
         text = json.dumps(
-            {"suite": self.suite, "arch": self.arch, "packages": sorted(self.packages),
-             "recipe": RECIPE_VERSION},
+            {
+                "suite": self.suite,
+                "arch": self.arch,
+                "packages": sorted(self.packages),
+                "recipe": RECIPE_VERSION,
+            },
             sort_keys=True,
         )
         return f"{self.suite}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
@@ -97,8 +103,13 @@ def _build(settings: Settings, recipe: Recipe) -> Path:
     _finish(partial)
     partial.rename(root)
     seconds = time.monotonic() - started
-    meta = {"suite": recipe.suite, "arch": recipe.arch, "packages": list(recipe.packages),
-            "recipe": RECIPE_VERSION, "build_seconds": round(seconds, 1)}
+    meta = {
+        "suite": recipe.suite,
+        "arch": recipe.arch,
+        "packages": list(recipe.packages),
+        "recipe": RECIPE_VERSION,
+        "build_seconds": round(seconds, 1),
+    }
     files.write(root.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
     log.info("image %s built in %.0fs", recipe.key, seconds)
     return root
@@ -106,15 +117,20 @@ def _build(settings: Settings, recipe: Recipe) -> Path:
 
 def _debootstrap(recipe: Recipe, mirror: str, target: Path) -> None:
     argv = [
-        "debootstrap", "--variant=minbase", f"--arch={recipe.arch}",
-        f"--include={','.join(recipe.packages)}", recipe.suite, str(target), mirror,
+        "debootstrap",
+        "--variant=minbase",
+        f"--arch={recipe.arch}",
+        f"--include={','.join(recipe.packages)}",
+        recipe.suite,
+        str(target),
+        mirror,
     ]
     _stream(argv, BUILD_TIMEOUT)
 
 
 def _stream(argv: list[str], timeout: float) -> None:
     """Run `argv`, logging its progress lines as they come, killing it after `timeout`."""
-    started = time.monotonic()
+    started = last_report = time.monotonic()
     tail: list[str] = []
     with subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -126,15 +142,21 @@ def _stream(argv: list[str], timeout: float) -> None:
             assert proc.stdout is not None
             for line in proc.stdout:
                 tail = [*tail[-30:], line.rstrip()]
-                if line.startswith(("I: Retrieving", "I: Validating", "I: Resolving")):
-                    continue  # one line per package: too chatty for progress
-                if line.startswith(("I:", "E:", "W:")):
-                    log.info("image [%3.0fs] %s", time.monotonic() - started, line.rstrip())
+                now = time.monotonic()
+                # Stage lines always; the per-package lines only every few seconds.
+                if _is_stage(line) or now - last_report > PROGRESS_EVERY:
+                    log.info("image [%3.0fs] %s", now - started, line.rstrip())
+                    last_report = now
             code = proc.wait()
         finally:
             timer.cancel()
     if code != 0:
         raise LabError(f"debootstrap failed ({code}):\n" + "\n".join(tail))
+
+
+def _is_stage(line: str) -> bool:
+    words = line.split()
+    return len(words) > 1 and words[0] in {"I:", "W:", "E:"} and words[1] not in PER_PACKAGE
 
 
 def _finish(root: Path) -> None:
@@ -143,6 +165,9 @@ def _finish(root: Path) -> None:
     shell.run(["chroot", str(root), "systemctl", "enable", "systemd-networkd", "ssh"])
     # Every host gets its own machine id in its overlay; an empty file means "generate one".
     (root / "etc" / "machine-id").write_text("")
+    # Hosts get this machine's apt sources in their overlay; debootstrap's own list would
+    # name the same archive a second time (and write the mirror into the image).
+    (root / "etc" / "apt" / "sources.list").unlink(missing_ok=True)
     shell.run(["chroot", str(root), "apt-get", "clean"])
 
 

@@ -10,6 +10,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from tests.lab.errors import LabError
+from tests.lab.settings import LAB_NETWORK
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -46,7 +47,7 @@ class HostSpec:
             raise LabError(f"host {self.name}: memory must be at least 1.5G (ZooKeeper needs Java)")
 
 
-def default_layout(network: IPv4Network = IPv4Network("10.77.0.0/24")) -> list[HostSpec]:
+def default_layout(network: IPv4Network = LAB_NETWORK) -> list[HostSpec]:
     """The seed's six hosts; the workers' limits differ so that resource detection is tested."""
     masters = ("zookeeper", "minispark_master")
     workers = ("minispark_worker",)
@@ -118,7 +119,9 @@ def spec_from_option(option: str, network: IPv4Network) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or key not in {"groups", "cpus", "memory", "address"}:
-            raise LabError(f"--host {option!r}: expected key=value with groups, cpus, memory, address")
+            raise LabError(
+                f"--host {option!r}: expected key=value with groups, cpus, memory, address"
+            )
         row[key] = value.split("+") if key == "groups" else value
     return row
 
@@ -155,7 +158,7 @@ def format_cpulist(cpus: Iterable[int]) -> str:
 
 
 def assign_cpusets(specs: Sequence[HostSpec], online: Sequence[int]) -> dict[str, list[int]]:
-    """Give each CPU-limited host its own CPUs, round robin, so that hosts do not all share CPU 0."""
+    """Give CPU-limited hosts CPUs round robin, so that they do not all share CPU 0."""
     assigned: dict[str, list[int]] = {}
     cursor = 0
     for spec in specs:

@@ -9,6 +9,8 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 DEFAULT_CACHE = Path("/var/cache/minispark-lab")
+LAB_NETWORK = IPv4Network("10.77.0.0/24")
+LAB_GATEWAY = IPv4Address("10.77.0.1")
 
 
 @dataclass(frozen=True)
@@ -22,8 +24,8 @@ class Settings:
     cache_dir: Path = DEFAULT_CACHE
     state_dir: Path = DEFAULT_CACHE / "run"
     bridge: str = "mslab0"
-    network: IPv4Network = IPv4Network("10.77.0.0/24")
-    gateway: IPv4Address = IPv4Address("10.77.0.1")
+    network: IPv4Network = LAB_NETWORK
+    gateway: IPv4Address = LAB_GATEWAY
     # Prefix of the cgroups made for hosts, so a person can tell them apart from others.
     cgroup_prefix: str = "minispark-lab-"
 
