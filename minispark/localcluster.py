@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,9 @@ class LocalClusterProcesses:
     def __init__(self, spec: LocalCluster, conf: dict[str, str]) -> None:
         self.spec = spec
         self.conf_pairs = [f"{k}={v}" for k, v in conf.items() if k.startswith(SHARED_PREFIXES)]
+        # With TLS on, the web port speaks HTTPS; these are our own daemons on loopback, so
+        # the readiness poll need not verify their certificate.
+        self.tls = conf.get("minispark.ssl.enabled", "false").lower() in ("true", "yes", "1")
         self.dir = Path(tempfile.mkdtemp(prefix="minispark-local-cluster-"))
         self.port = free_port()
         self.webui_port = free_port()
@@ -115,8 +119,10 @@ class LocalClusterProcesses:
 
     def _alive_workers(self) -> int:
         try:
-            url = f"http://127.0.0.1:{self.webui_port}/json"
-            with urllib.request.urlopen(url, timeout=2) as resp:
+            scheme = "https" if self.tls else "http"
+            url = f"{scheme}://127.0.0.1:{self.webui_port}/json"
+            context = ssl._create_unverified_context() if self.tls else None
+            with urllib.request.urlopen(url, timeout=2, context=context) as resp:
                 return int(json.load(resp)["aliveworkers"])
         except (OSError, ValueError, KeyError):
             return 0

@@ -209,3 +209,15 @@ def test_tls_cluster_registers_and_serves_https(cluster: Cluster, tmp_path: Path
     # OpenSSL answers plain bytes with an alert record (0x15) and closes; never a Challenge.
     assert reply[:1] in (b"", b"\x15"), reply[:20]
     assert master.alive()
+
+
+def test_local_cluster_with_tls(tmp_path: Path) -> None:
+    cert, key, ca = _certificates(tmp_path)
+    tls = (
+        "minispark.ssl.enabled=true",
+        f"minispark.ssl.certFile={cert}",
+        f"minispark.ssl.keyFile={key}",
+        f"minispark.ssl.caFile={ca}",
+    )
+    with SparkContext(conf=_conf("local-cluster[1,1,512]", *tls)) as sc:
+        assert len(sc.wait_for_executors(1)) == 1
