@@ -1,26 +1,35 @@
 """The executor process a worker starts for one application.
 
 It holds a connection to its worker and exits when that closes (fate sharing: executors
-never outlive their worker), registers with the application's driver, and serves it until
-told to stop or until the driver goes away. Running tasks arrives with the execution
-engine; this module owns the process's lifecycle.
+never outlive their worker), registers with the application's driver, and runs the tasks
+the driver sends in a pool of forked task processes, one per granted core. It watches its
+own memory and stops, telling the driver why, before the kernel's OOM killer would.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
+
+import psutil
 
 from . import rpc
 from .conf import Conf, ConfError
+from .core.taskpool import TaskPool
+from .core.taskprocess import Environment
 from .masterurl import parse_host_port
 from .protocol import (
     ExecutorAttached,
+    ExecutorExiting,
+    LaunchTasks,
+    Message,
     RegisteredExecutor,
     RegisterExecutor,
     StopExecutor,
@@ -30,6 +39,9 @@ from .security import security_from_conf
 
 log = logging.getLogger("minispark.executor")
 EXECUTOR_CONF_ENV = "MINISPARK_EXECUTOR_CONF"
+EXIT_OVER_MEMORY = 52
+MEMORY_CHECK_S = 0.5
+TASK_MEMORY_SHARE = 0.7  # of the executor's memory per core, before a task spills to disk
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -46,12 +58,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def tree_memory(process: psutil.Process) -> int:
+    """Resident bytes of the executor and its task processes, counting shared pages once."""
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            info = child.memory_info()
+            total += info.rss - info.shared
+    return int(total)
+
+
 class Executor:
     def __init__(self, args: argparse.Namespace, conf: Conf) -> None:
         self.args = args
         self.security = security_from_conf(conf)
         self.done = asyncio.Event()
         self.exit_code = 0
+        self.driver: rpc.Connection | None = None
+        self.pool: TaskPool | None = None
+        self.limit_bytes = args.memory_mb * 2**20
 
     def _exit(self, code: int, why: str) -> None:
         if not self.done.is_set():
@@ -60,34 +85,82 @@ class Executor:
             self.done.set()
 
     def handle(self, conn: rpc.Connection, message: Any) -> None:
-        if isinstance(message, StopExecutor):
+        if isinstance(message, LaunchTasks) and self.pool is not None:
+            self.pool.submit(message)
+        elif isinstance(message, StopExecutor):
             self._exit(0, "the driver asked us to stop")
 
+    def _task_done(self, message: Message) -> None:
+        if self.driver is not None and not self.driver.is_closed:
+            with contextlib.suppress(rpc.ConnectionClosed):
+                self.driver.send(message)
+
+    def _environment(self) -> Environment:
+        dirs = [
+            Path(d) for d in os.environ.get("MINISPARK_EXECUTOR_DIRS", "").split(os.pathsep) if d
+        ]
+        if not dirs:  # started by hand: scratch space in the working directory
+            dirs = [Path.cwd()]
+        per_task = int(self.limit_bytes * TASK_MEMORY_SHARE / max(1, self.args.cores))
+        return Environment(
+            app_id=self.args.app_id,
+            worker_url=self.args.worker_url,
+            dirs=dirs,
+            security=self.security,
+            task_memory_bytes=per_task,
+        )
+
+    async def _watch_memory(self) -> None:
+        me = psutil.Process()
+        while not self.done.is_set():
+            await asyncio.sleep(MEMORY_CHECK_S)
+            used = tree_memory(me)
+            if used > self.limit_bytes:
+                reason = (
+                    f"executor {self.args.executor_id} used {used / 2**20:.0f} MiB, over its "
+                    f"spark.executor.memory of {self.args.memory_mb} MiB; it was stopped. "
+                    "Raise spark.executor.memory or use more partitions."
+                )
+                log.error(reason)
+                self._task_done(ExecutorExiting(reason=reason))
+                self._exit(EXIT_OVER_MEMORY, reason)
+
     async def run(self) -> int:
+        # Fork the task processes before opening any connection, so they inherit none.
+        self.pool = TaskPool(self._environment(), self.args.cores, self._task_done)
         worker_host, worker_port = parse_host_port(self.args.worker_url)
         worker = await rpc.connect(
-            worker_host, worker_port, inbound=ToExecutor, handler=self.handle,
-            security=self.security, role="executor",
+            worker_host,
+            worker_port,
+            inbound=ToExecutor,
+            handler=self.handle,
+            security=self.security,
+            role="executor",
             on_close=lambda c: self._exit(1, "lost the connection to the worker"),
-        )  # fmt: skip
+        )
         worker.send(
             ExecutorAttached(
                 app_id=self.args.app_id, exec_id=self.args.executor_id, pid=os.getpid()
             )
         )
         driver_host, driver_port = parse_host_port(self.args.driver_url)
-        driver = await rpc.connect(
-            driver_host, driver_port, inbound=ToExecutor, handler=self.handle,
-            security=self.security, role="executor",
+        self.driver = await rpc.connect(
+            driver_host,
+            driver_port,
+            inbound=ToExecutor,
+            handler=self.handle,
+            security=self.security,
+            role="executor",
             on_close=lambda c: self._exit(0, "the driver went away"),
-        )  # fmt: skip
+        )
         hello = RegisterExecutor(
             exec_id=self.args.executor_id,
             host=self.args.hostname,
             cores=self.args.cores,
             pid=os.getpid(),
+            worker_url=self.args.worker_url,
         )
-        reply = await driver.ask(hello, timeout=30)
+        reply = await self.driver.ask(hello, timeout=30)
         if not isinstance(reply, RegisteredExecutor):
             log.error("driver refused executor registration: %s", reply)
             return 1
@@ -97,7 +170,11 @@ class Executor:
             self.args.executor_id,
             self.args.driver_url,
         )
+        watcher = asyncio.ensure_future(self._watch_memory())
         await self.done.wait()
+        watcher.cancel()
+        self.pool.stop()
+        await self.driver.drain()
         return self.exit_code
 
 

@@ -77,24 +77,50 @@ class LocalClusterProcesses:
         with (self.dir / f"{name}.log").open("ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "minispark", *args, *conf],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=self._env(), start_new_session=True,
-            )  # fmt: skip
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self._env(),
+                start_new_session=True,
+            )
         self.processes.append(proc)
 
     def start(self) -> str:
         log.info(
             "starting local-cluster: 1 master, %d workers (logs in %s)", self.spec.workers, self.dir
         )
-        self._spawn("master", ["master", "--host", "127.0.0.1", "--port", str(self.port),
-                               "--webui-port", str(self.webui_port)])  # fmt: skip
+        self._spawn(
+            "master",
+            [
+                "master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--webui-port",
+                str(self.webui_port),
+            ],
+        )
         for i in range(self.spec.workers):
-            self._spawn(f"worker-{i + 1}", [
-                "worker", self.master_url, "--host", "127.0.0.1", "--port", "0",
-                "--webui-port", "0", "--cores", str(self.spec.cores),
-                "--memory", f"{self.spec.memory_mb}m",
-                "--work-dir", str(self.dir / f"work-{i + 1}"),
-            ])  # fmt: skip
+            self._spawn(
+                f"worker-{i + 1}",
+                [
+                    "worker",
+                    self.master_url,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--webui-port",
+                    "0",
+                    "--cores",
+                    str(self.spec.cores),
+                    "--memory",
+                    f"{self.spec.memory_mb}m",
+                    "--work-dir",
+                    str(self.dir / f"work-{i + 1}"),
+                ],
+            )
         try:
             self._wait_until_ready()
         except BaseException:

@@ -290,6 +290,7 @@ class RegisterExecutor(Message):
     host: str
     cores: int
     pid: int
+    worker_url: str  # host:port of the worker serving this executor's shuffle output
 
 
 class RegisteredExecutor(Message):
@@ -298,6 +299,55 @@ class RegisteredExecutor(Message):
 
 class StopExecutor(Message):
     pass
+
+
+class TaskSpec(msgspec.Struct, kw_only=True, frozen=True):
+    task_id: int  # unique per driver: results and failures refer to it
+    partition: int
+    attempt: int
+
+
+class LaunchTasks(Message):
+    """Tasks of one stage attempt. ``binary`` (the pickled RDD chain and function) travels
+    only the first time an executor receives tasks of that stage attempt."""
+
+    stage_id: int
+    stage_attempt: int
+    kind: str  # "result" or "map"
+    binary: bytes | None
+    # shuffle id -> per map: "worker-host:port/file" of its output (read by this stage)
+    locations: dict[int, list[str]]
+    tasks: list[TaskSpec]
+
+
+class TaskFinished(Message):
+    task_id: int
+    result: bytes  # pickled return value (result tasks) or map output location (map tasks)
+    accumulators: bytes  # pickled {accumulator id: update}
+
+
+class TaskFailed(Message):
+    task_id: int
+    error: str  # one line: exception type and message
+    traceback: str  # the remote traceback, for the driver to show
+    fetch_failed_shuffle: int = -1  # a shuffle input was missing: recompute, do not count
+    fetch_failed_map: int = -1
+
+
+class ExecutorExiting(Message):
+    """An executor tells its driver why it is about to exit (e.g. over its memory limit)."""
+
+    reason: str
+
+
+class FetchShuffleBlock(Message):
+    app_id: str
+    file: str  # shuffle_<shuffle>_<map>_<attempt>
+    reduce_id: int
+
+
+class ShuffleBlock(Message):
+    data: bytes
 
 
 # ------------------------------------------------------------ inbound per endpoint
@@ -324,6 +374,7 @@ ToWorker = (
     | ApplicationFinished
     | DecommissionWorker
     | ExecutorAttached
+    | FetchShuffleBlock
     | Ack
     | Failure
 )
@@ -336,10 +387,13 @@ ToDriver = (
     | WorkerRemoved
     | MasterInStandby
     | RegisterExecutor
+    | TaskFinished
+    | TaskFailed
+    | ExecutorExiting
     | Ack
     | Failure
 )
 
-ToExecutor = RegisteredExecutor | StopExecutor | Ack | Failure
+ToExecutor = RegisteredExecutor | StopExecutor | LaunchTasks | ShuffleBlock | Ack | Failure
 
 Handshake = Hello | Challenge | Proof | Welcome | Refused

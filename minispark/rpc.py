@@ -21,6 +21,7 @@ import hmac
 import inspect
 import logging
 import os
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -393,13 +394,12 @@ async def _server_handshake(
     return hello.role
 
 
-async def _client_handshake(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, secret: bytes | None, role: str
-) -> None:
-    nonce = os.urandom(16)
-    hello = Hello(protocol=PROTOCOL_NAME, version=PROTOCOL_VERSION, role=role, nonce=nonce)
-    writer.write(_frame(ONE_WAY, 0, hello))
-    challenge = await _read_handshake(reader)
+def _hello(role: str) -> Hello:
+    return Hello(protocol=PROTOCOL_NAME, version=PROTOCOL_VERSION, role=role, nonce=os.urandom(16))
+
+
+def _answer_challenge(challenge: Message, hello: Hello, secret: bytes | None) -> Proof:
+    """The client's side of the handshake, free of I/O so both clients share it."""
     if isinstance(challenge, Refused):
         raise HandshakeError(f"refused: {challenge.reason}")
     if not isinstance(challenge, Challenge):
@@ -413,13 +413,28 @@ async def _client_handshake(
         raise HandshakeError(
             "spark.authenticate is on here but off on the server: set it on both sides"
         )
-    writer.write(_frame(ONE_WAY, 0, Proof(mac=_mac(secret, challenge.nonce, nonce))))
-    welcome = await _read_handshake(reader)
+    return Proof(mac=_mac(secret, challenge.nonce, hello.nonce))
+
+
+def _check_welcome(
+    welcome: Message, hello: Hello, proof_nonce: bytes, secret: bytes | None
+) -> None:
     if isinstance(welcome, Refused):
         raise HandshakeError(f"refused: {welcome.reason}")
-    expected = _mac(secret, nonce, challenge.nonce)
+    expected = _mac(secret, hello.nonce, proof_nonce)
     if not isinstance(welcome, Welcome) or not hmac.compare_digest(welcome.mac, expected):
         raise HandshakeError("the server could not prove it holds the shared secret")
+
+
+async def _client_handshake(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, secret: bytes | None, role: str
+) -> None:
+    hello = _hello(role)
+    writer.write(_frame(ONE_WAY, 0, hello))
+    challenge = await _read_handshake(reader)
+    writer.write(_frame(ONE_WAY, 0, _answer_challenge(challenge, hello, secret)))
+    assert isinstance(challenge, Challenge)
+    _check_welcome(await _read_handshake(reader), hello, challenge.nonce, secret)
 
 
 async def connect(
@@ -459,3 +474,71 @@ async def connect(
 
 
 _background: set[asyncio.Task[None]] = set()
+
+
+class BlockingClient:
+    """A synchronous client for processes without an event loop (task processes fetching
+    shuffle blocks). Same frames, same handshake; one request at a time."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: Security,
+        role: str,
+        inbound: Any,
+        timeout: float = 30.0,
+    ) -> None:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        if security.client_ssl is not None:
+            sock = security.client_ssl.wrap_socket(sock)
+        self._sock = sock
+        self._decoder = _decoder_for(inbound)
+        self._next_id = 1
+        try:
+            self._handshake(security.secret, role)
+        except BaseException:
+            sock.close()
+            raise
+
+    def _read(self, decoder: msgspec.msgpack.Decoder[Any], limit: int) -> Any:
+        header = self._recv(HEADER_BYTES)
+        size = int.from_bytes(header, "big")
+        if size > limit:
+            raise MalformedFrame(f"frame of {size} bytes exceeds the limit of {limit} bytes")
+        return decode(decoder, self._recv(size))
+
+    def _recv(self, size: int) -> bytes:
+        chunks, remaining = [], size
+        while remaining:
+            chunk = self._sock.recv(min(remaining, 1 << 20))
+            if not chunk:
+                raise ConnectionClosed("the server closed the connection")
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _handshake(self, secret: bytes | None, role: str) -> None:
+        hello = _hello(role)
+        self._sock.sendall(_frame(ONE_WAY, 0, hello))
+        _, _, challenge = self._read(_handshake_decoder, 4096)
+        self._sock.sendall(_frame(ONE_WAY, 0, _answer_challenge(challenge, hello, secret)))
+        _, _, welcome = self._read(_handshake_decoder, 4096)
+        _check_welcome(welcome, hello, challenge.nonce, secret)
+
+    def ask(self, message: Message) -> Message:
+        request_id = self._next_id
+        self._next_id += 1
+        self._sock.sendall(_frame(REQUEST, request_id, message))
+        while True:
+            kind, reply_to, reply = self._read(self._decoder, DEFAULT_MAX_FRAME)
+            if kind == REPLY and reply_to == request_id:
+                break
+        if isinstance(reply, Failure):
+            raise RpcError(reply.message)
+        assert isinstance(reply, Message)
+        return reply
+
+    def close(self) -> None:
+        self._sock.close()

@@ -14,13 +14,14 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .. import rpc
 from ..protocol import (
     ApplicationDescription,
     ApplicationRemoved,
     ExecutorAdded,
+    ExecutorExiting,
     ExecutorState,
     ExecutorUpdated,
     Message,
@@ -29,6 +30,8 @@ from ..protocol import (
     RegisteredExecutor,
     RegisterExecutor,
     StopExecutor,
+    TaskFailed,
+    TaskFinished,
     ToDriver,
     UnregisterApplication,
     WorkerRemoved,
@@ -49,6 +52,49 @@ class ExecutorHandle:
     state: ExecutorState = ExecutorState.LAUNCHING
     conn: rpc.Connection | None = None  # set once the executor registers with us
     pid: int = 0
+    worker_url: str = ""
+
+    def send(self, message: Message) -> None:
+        if self.conn is not None:
+            self.conn.send(message)
+
+
+class Listener(Protocol):
+    """What the app client reports to the job scheduler (``scheduler.JobScheduler``)."""
+
+    def offer(self) -> None: ...
+    def task_finished(self, m: TaskFinished) -> None: ...
+    def task_failed(self, m: TaskFailed) -> None: ...
+    def executor_exiting(self, exec_id: int, m: ExecutorExiting) -> None: ...
+    def executor_lost(self, exec_id: int, reason: str, *, blame_tasks: bool = False) -> None: ...
+    def worker_lost(self, worker_url: str) -> None: ...
+    def fail_all(self, reason: str) -> None: ...
+
+
+@dataclass
+class _NoListener:
+    """Until the scheduler is attached nothing listens; events are dropped."""
+
+    def offer(self) -> None:
+        pass
+
+    def task_finished(self, m: TaskFinished) -> None:
+        pass
+
+    def task_failed(self, m: TaskFailed) -> None:
+        pass
+
+    def executor_exiting(self, exec_id: int, m: ExecutorExiting) -> None:
+        pass
+
+    def executor_lost(self, exec_id: int, reason: str, *, blame_tasks: bool = False) -> None:
+        pass
+
+    def worker_lost(self, worker_url: str) -> None:
+        pass
+
+    def fail_all(self, reason: str) -> None:
+        pass
 
 
 @dataclass
@@ -89,11 +135,16 @@ class AppClient:
         )
         self.master: rpc.Connection | None = None
         self.server = rpc.Server(
-            name="driver", inbound=ToDriver, handler=self.handle, security=security,
+            name="driver",
+            inbound=ToDriver,
+            handler=self.handle,
+            security=security,
             on_close=self._executor_closed,
-        )  # fmt: skip
+        )
         self.port = 0
         self.stopping = False
+        self.listener: Listener = _NoListener()
+        self.worker_urls: dict[str, str] = {}  # worker id -> its RPC address, from executors
 
     @property
     def driver_url(self) -> str:
@@ -118,9 +169,14 @@ class AppClient:
     async def _try_master(self, host: str, port: int, desc: ApplicationDescription) -> None:
         try:
             conn = await rpc.connect(
-                host, port, inbound=ToDriver, handler=self.handle, security=self.security,
-                role="driver", on_close=self._master_closed,
-            )  # fmt: skip
+                host,
+                port,
+                inbound=ToDriver,
+                handler=self.handle,
+                security=self.security,
+                role="driver",
+                on_close=self._master_closed,
+            )
         except rpc.HandshakeError:
             raise
         except (OSError, TimeoutError) as exc:
@@ -157,6 +213,16 @@ class AppClient:
     # ------------------------------------------------------------------- messages
 
     def handle(self, conn: rpc.Connection, message: Any) -> Message | None:
+        if isinstance(message, TaskFinished):
+            self.listener.task_finished(message)
+            return None
+        if isinstance(message, TaskFailed):
+            self.listener.task_failed(message)
+            return None
+        if isinstance(message, ExecutorExiting):
+            if isinstance(conn.attachment, ExecutorHandle):
+                self.listener.executor_exiting(conn.attachment.exec_id, message)
+            return None
         if isinstance(message, RegisterExecutor):
             return self._executor_registered(conn, message)
         if getattr(message, "epoch", self.status.epoch) < self.status.epoch:
@@ -176,8 +242,14 @@ class AppClient:
         elif isinstance(message, ApplicationRemoved):
             self.status.ended = f"{message.state}: {message.message}"
             log.error("master removed the application: %s", self.status.ended)
+            self.listener.fail_all(
+                f"the application was removed by the master: {self.status.ended}"
+            )
         elif isinstance(message, WorkerRemoved):
             log.warning("worker %s lost: %s", message.worker_id, message.message)
+            url = self.worker_urls.pop(message.worker_id, None)
+            if url:
+                self.listener.worker_lost(url)
         self.on_change()
         return None
 
@@ -188,10 +260,14 @@ class AppClient:
             self.status.executors[m.exec_id] = handle
         handle.conn = conn
         handle.pid = m.pid
+        handle.worker_url = m.worker_url
         handle.state = ExecutorState.RUNNING
+        if handle.worker_id:
+            self.worker_urls[handle.worker_id] = m.worker_url
         conn.attachment = handle
         log.info("executor %d registered from %s (pid %d)", m.exec_id, m.host, m.pid)
         self.on_change()
+        self.listener.offer()
         return RegisteredExecutor(app_id=self.status.app_id)
 
     def _executor_updated(self, m: ExecutorUpdated) -> None:
@@ -202,12 +278,15 @@ class AppClient:
         if m.state.finished:
             log.info("executor %d %s %s", m.exec_id, m.state, m.message)
             del self.status.executors[m.exec_id]
+            self.listener.executor_lost(m.exec_id, f"{m.state}: {m.message}")
 
     def _executor_closed(self, conn: rpc.Connection) -> None:
         handle = conn.attachment
         if isinstance(handle, ExecutorHandle) and handle.conn is conn:
             handle.conn = None
             self.on_change()
+            if not self.stopping:
+                self.listener.executor_lost(handle.exec_id, "its connection closed")
 
     def _master_closed(self, conn: rpc.Connection) -> None:
         if conn is self.master and not self.status.ended and not self.stopping:

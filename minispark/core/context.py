@@ -12,8 +12,9 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .. import __version__
 from ..conf import Conf, ConfError
@@ -22,6 +23,8 @@ from ..masterurl import parse_local_cluster, parse_master_url
 from ..security import security_from_conf
 from .appclient import AppClient, ExecutorHandle
 from .eventloop import LoopThread
+from .progress import for_console
+from .scheduler import JobScheduler
 from .sparkconf import SparkConf
 
 log = logging.getLogger("minispark.context")
@@ -120,6 +123,13 @@ class SparkContext:
             max_cores=settings.get_int("spark.cores.max"),
             conf={k: v for k, v in settings.items() if "secret" not in k},
         )
+        self._scheduler = JobScheduler(
+            self._client.ready_executors,
+            max_failures=settings.get_int("spark.task.maxFailures") or 4,
+            in_flight_per_core=int(settings.get("minispark.task.inFlightPerCore") or 2),
+            progress=for_console(settings.get("spark.ui.showConsoleProgress", "true") == "true"),
+        )
+        self._client.listener = self._scheduler
         try:
             self._loop.run(self._client.start())
         except BaseException:
@@ -182,6 +192,24 @@ class SparkContext:
         with SparkContext._lock:
             if SparkContext._active is self:
                 SparkContext._active = None
+
+    # ---------------------------------------------------------------------- jobs
+
+    def runJob(  # noqa: N802
+        self,
+        rdd: Any,
+        partitionFunc: Callable[..., Any],  # noqa: N803
+        partitions: Sequence[int] | None = None,
+    ) -> list[Any]:
+        """Run ``partitionFunc(context, iterator)`` on each partition; results in order.
+
+        The one primitive every action uses. Blocks the calling thread; the work happens on
+        the executors, scheduled from the driver's event loop.
+        """
+        if self._stopped:
+            raise RuntimeError("this SparkContext was stopped; create a new one")
+        wanted = list(range(rdd.getNumPartitions())) if partitions is None else list(partitions)
+        return self._loop.run(self._scheduler.run_job(rdd, partitionFunc, wanted))
 
     # ----------------------------------------------------------- executor lifecycle
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -25,7 +26,17 @@ class LoopThread:
 
     def close(self) -> None:
         if self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                self.run(_cancel_others(), timeout=5)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=10)
         if not self.loop.is_running():
             self.loop.close()
+
+
+async def _cancel_others() -> None:
+    """Cancel what still runs (connection readers) so the loop closes without warnings."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -90,14 +90,21 @@ class ExecutorRunner:
             sys.executable,
             "-m",
             "minispark.executor",
-            "--driver-url", self.app.driver_url,
-            "--executor-id", str(self.exec_id),
-            "--app-id", self.app_id,
-            "--hostname", self.host,
-            "--cores", str(self.cores),
-            "--memory-mb", str(self.memory_mb),
-            "--worker-url", self.worker_address,
-        ]  # fmt: skip
+            "--driver-url",
+            self.app.driver_url,
+            "--executor-id",
+            str(self.exec_id),
+            "--app-id",
+            self.app_id,
+            "--hostname",
+            self.host,
+            "--cores",
+            str(self.cores),
+            "--memory-mb",
+            str(self.memory_mb),
+            "--worker-url",
+            self.worker_address,
+        ]
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())

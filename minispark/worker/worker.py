@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import time
@@ -25,6 +26,7 @@ from typing import Any
 
 from .. import daemon, rpc, systemd
 from ..conf import Conf
+from ..core import shuffle
 from ..executor import EXECUTOR_CONF_ENV
 from ..protocol import (
     ApplicationFinished,
@@ -32,6 +34,8 @@ from ..protocol import (
     ExecutorAttached,
     ExecutorState,
     ExecutorStateChanged,
+    Failure,
+    FetchShuffleBlock,
     Heartbeat,
     KillExecutor,
     LaunchExecutor,
@@ -40,6 +44,7 @@ from ..protocol import (
     RegisteredWorker,
     RegisterWorker,
     RegisterWorkerFailed,
+    ShuffleBlock,
     ToWorker,
     WorkerDecommissioning,
     WorkerLatestState,
@@ -50,6 +55,7 @@ from .runners import ExecutorRunner
 log = logging.getLogger("minispark.worker")
 
 RETAINED_FINISHED = 1000
+_APP_ID = re.compile(r"app-[0-9A-Za-z._-]+")
 # Security settings an executor needs to reach its driver and this worker.
 SECURITY_KEYS = (
     "spark.authenticate",
@@ -279,7 +285,9 @@ class Worker:
 
     # ------------------------------------------------------------------- messages
 
-    def handle(self, conn: rpc.Connection, message: Any) -> Message | None:
+    def handle(self, conn: rpc.Connection, message: Any) -> Any:
+        if isinstance(message, FetchShuffleBlock):
+            return self.serve_block(message)
         if isinstance(message, ExecutorAttached):
             runner = self.executors.get(f"{message.app_id}/{message.exec_id}")
             conn.attachment = runner
@@ -305,6 +313,22 @@ class Worker:
         elif isinstance(message, DecommissionWorker):
             self.decommission()
         return None
+
+    async def serve_block(self, m: FetchShuffleBlock) -> Message:
+        """A segment of a map output written on this host; it outlives its executor."""
+        if not _APP_ID.fullmatch(m.app_id) or not shuffle.FILE_NAME.fullmatch(m.file):
+            return Failure(message=f"bad block request {m.app_id}/{m.file}")
+        for local in self.opts.local_dirs:
+            directory = local / m.app_id
+            if (directory / f"{m.file}.index").exists():
+                try:
+                    data = await asyncio.to_thread(
+                        shuffle.read_segment, directory, m.file, m.reduce_id
+                    )
+                except (OSError, ValueError, IndexError) as exc:
+                    return Failure(message=f"cannot read {m.file}: {exc}")
+                return ShuffleBlock(data=data)
+        return Failure(message=f"no shuffle output {m.file} of {m.app_id} on this worker")
 
     def _from_leader(self, conn: rpc.Connection, message: Any) -> bool:
         epoch = getattr(message, "epoch", None)

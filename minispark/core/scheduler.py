@@ -1,0 +1,354 @@
+"""The driver's scheduler: runs jobs' stages as task sets on the application's executors.
+
+It runs on the driver's event loop. Everything is event-driven: a job, a task result, a
+failure or an executor coming or going leads to ``_advance``, which submits every stage
+whose parents are complete and offers pending tasks to executors with free slots (each
+core gets several tasks in flight so that none idles between a result and the next task).
+
+Failures, as in Spark: a task that raises is retried up to ``spark.task.maxFailures`` times;
+tasks running on a lost executor are re-queued without counting against them; a task that
+cannot fetch a shuffle block marks that map output lost, and the map stage re-runs the
+missing maps from lineage before the reading stage is submitted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import cloudpickle
+
+from ..protocol import ExecutorExiting, LaunchTasks, TaskFailed, TaskFinished, TaskSpec
+from .dag import Stage, StageGraph
+from .progress import Progress
+
+log = logging.getLogger("minispark.scheduler")
+
+
+class SparkJobError(RuntimeError):
+    """A job failed: the message names the stage and task and carries the remote traceback."""
+
+
+@dataclass(eq=False)
+class Job:
+    stage: Stage
+    func: Callable[..., Any]
+    partitions: list[int]
+    results: dict[int, Any] = field(default_factory=dict)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    error: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return len(self.results) == len(set(self.partitions))
+
+
+@dataclass(eq=False)
+class TaskSet:
+    job: Job
+    stage: Stage
+    attempt: int
+    binary: bytes
+    pending: collections.deque[int]
+    locations: dict[int, list[str]]
+    running: dict[int, TaskInfo] = field(default_factory=dict)
+    zombie: bool = False  # superseded after a fetch failure: launches nothing more
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.stage.id, self.attempt)
+
+
+@dataclass(eq=False)
+class TaskInfo:
+    task_id: int
+    task_set: TaskSet
+    partition: int
+    executor: int
+
+
+class ExecutorView(Protocol):
+    """What the scheduler needs of an executor (the app client's handles have it)."""
+
+    exec_id: int
+    cores: int
+
+    def send(self, message: LaunchTasks) -> None: ...
+
+
+class JobScheduler:
+    def __init__(
+        self,
+        executors: Callable[[], Sequence[ExecutorView]],
+        *,
+        max_failures: int,
+        in_flight_per_core: int,
+        progress: Progress,
+    ) -> None:
+        self.executors = executors
+        self.max_failures = max_failures
+        self.in_flight = in_flight_per_core
+        self.progress = progress
+        self.graph = StageGraph()
+        self.map_outputs: dict[int, list[str | None]] = {}
+        self.jobs: list[Job] = []
+        self.task_sets: list[TaskSet] = []
+        self.tasks: dict[int, TaskInfo] = {}
+        self.failures: collections.Counter[tuple[int, int]] = collections.Counter()
+        self.sent: dict[int, set[tuple[int, int]]] = collections.defaultdict(set)
+        self._task_ids = itertools.count()
+
+    # ----------------------------------------------------------------------- jobs
+
+    async def run_job(
+        self, rdd: Any, func: Callable[..., Any], partitions: Sequence[int]
+    ) -> list[Any]:
+        job = Job(self.graph.result_stage(rdd), func, list(partitions))
+        if not job.partitions:
+            return []
+        self.jobs.append(job)
+        try:
+            self._advance()
+            await job.finished.wait()
+        finally:
+            self._retire(job)
+        if job.error:
+            raise SparkJobError(job.error)
+        return [job.results[p] for p in job.partitions]
+
+    def fail_all(self, reason: str) -> None:
+        for job in list(self.jobs):
+            self._fail(job, reason)
+
+    def _retire(self, job: Job) -> None:
+        if job in self.jobs:
+            self.jobs.remove(job)
+        for task_set in [t for t in self.task_sets if t.job is job]:
+            task_set.zombie = True
+            task_set.pending.clear()
+            if not task_set.running:
+                self.task_sets.remove(task_set)
+
+    def _fail(self, job: Job, reason: str) -> None:
+        if not job.finished.is_set():
+            job.error = reason
+            job.finished.set()
+
+    # -------------------------------------------------------------------- stages
+
+    def _advance(self) -> None:
+        for job in list(self.jobs):
+            if not job.finished.is_set():
+                self._submit(job, job.stage)
+        self._offer()
+
+    def _stage_complete(self, job: Job, stage: Stage) -> bool:
+        if stage.shuffle_dep is None:
+            return job.complete
+        outputs = self.map_outputs.get(stage.shuffle_dep.shuffle_id)
+        return outputs is not None and all(o is not None for o in outputs)
+
+    def _submit(self, job: Job, stage: Stage) -> bool:
+        """Make progress towards ``stage``; True when it is complete."""
+        if self._stage_complete(job, stage):
+            return True
+        waiting = [p for p in stage.parents if not self._submit(job, p)]
+        if not waiting and not any(t.stage is stage and not t.zombie for t in self.task_sets):
+            self._new_task_set(job, stage)
+        return False
+
+    def _missing(self, job: Job, stage: Stage) -> list[int]:
+        if stage.shuffle_dep is None:
+            return [p for p in dict.fromkeys(job.partitions) if p not in job.results]
+        outputs = self.map_outputs.setdefault(
+            stage.shuffle_dep.shuffle_id, [None] * stage.num_partitions
+        )
+        return [i for i, location in enumerate(outputs) if location is None]
+
+    def _new_task_set(self, job: Job, stage: Stage) -> None:
+        work = stage.shuffle_dep if stage.shuffle_dep is not None else job.func
+        try:
+            binary = cloudpickle.dumps((stage.rdd, work), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            self._fail(
+                job,
+                f"Could not serialize the closure of stage {stage.id} ({stage.rdd!r}): "
+                f"{type(exc).__name__}: {exc}",
+            )
+            return
+        stage.attempts += 1
+        locations = {sid: [loc or "" for loc in self.map_outputs[sid]] for sid in stage.reads}
+        missing = self._missing(job, stage)
+        task_set = TaskSet(
+            job, stage, stage.attempts, binary, collections.deque(missing), locations
+        )
+        self.task_sets.append(task_set)
+        self.progress.stage_started(stage.id, len(missing))
+        log.info("submitting %r attempt %d: %d tasks", stage, stage.attempts, len(missing))
+
+    # --------------------------------------------------------------------- tasks
+
+    def _offer(self) -> None:
+        active = [t for t in self.task_sets if t.pending and not t.zombie]
+        if not active:
+            return
+        busy = collections.Counter(info.executor for info in self.tasks.values())
+        for executor in self.executors():
+            free = executor.cores * self.in_flight - busy[executor.exec_id]
+            batches: dict[TaskSet, list[TaskSpec]] = collections.defaultdict(list)
+            for task_set in active:
+                while free > 0 and task_set.pending:
+                    batches[task_set].append(self._launch(task_set, executor))
+                    free -= 1
+            for task_set, specs in batches.items():
+                self._send(executor, task_set, specs)
+
+    def _launch(self, task_set: TaskSet, executor: ExecutorView) -> TaskSpec:
+        partition = task_set.pending.popleft()
+        info = TaskInfo(next(self._task_ids), task_set, partition, executor.exec_id)
+        self.tasks[info.task_id] = task_set.running[info.task_id] = info
+        attempt = self.failures[(task_set.stage.id, partition)]
+        return TaskSpec(task_id=info.task_id, partition=partition, attempt=attempt)
+
+    def _send(self, executor: ExecutorView, task_set: TaskSet, specs: list[TaskSpec]) -> None:
+        seen = self.sent[executor.exec_id]
+        first = task_set.key not in seen
+        seen.add(task_set.key)
+        executor.send(
+            LaunchTasks(
+                stage_id=task_set.stage.id,
+                stage_attempt=task_set.attempt,
+                kind="map" if task_set.stage.is_map else "result",
+                binary=task_set.binary if first else None,
+                locations=task_set.locations if first else {},
+                tasks=specs,
+            )
+        )
+        self.progress.running(task_set.stage.id, len(task_set.running))
+
+    def _done(self, info: TaskInfo) -> None:
+        task_set = info.task_set
+        task_set.running.pop(info.task_id, None)
+        self.tasks.pop(info.task_id, None)
+        finished = not task_set.running and (task_set.zombie or not task_set.pending)
+        if finished and task_set in self.task_sets:
+            self.task_sets.remove(task_set)
+
+    # -------------------------------------------------------------------- events
+
+    def task_finished(self, m: TaskFinished) -> None:
+        info = self.tasks.get(m.task_id)
+        if info is None:
+            return  # from an attempt we already gave up on
+        self._done(info)
+        stage, job = info.task_set.stage, info.task_set.job
+        from . import shared  # the RDD API's accumulators; imported when first needed
+
+        shared.merge_accumulator_updates(pickle.loads(m.accumulators))
+        if stage.shuffle_dep is not None:
+            self.map_outputs[stage.shuffle_dep.shuffle_id][info.partition] = m.result.decode()
+        elif info.partition not in job.results:
+            try:
+                job.results[info.partition] = cloudpickle.loads(m.result)
+            except Exception as exc:
+                self._fail(
+                    job,
+                    f"cannot read the result of task {info.partition} in stage "
+                    f"{stage.id}: {type(exc).__name__}: {exc}",
+                )
+        done = self._finished_count(info.task_set)
+        self.progress.task_done(stage.id, done, len(info.task_set.running))
+        if job.complete:
+            job.finished.set()
+        self._advance()
+
+    def _finished_count(self, task_set: TaskSet) -> int:
+        stage = task_set.stage
+        if stage.shuffle_dep is None:
+            return len(task_set.job.results)
+        return sum(o is not None for o in self.map_outputs[stage.shuffle_dep.shuffle_id])
+
+    def task_failed(self, m: TaskFailed) -> None:
+        info = self.tasks.get(m.task_id)
+        if info is None:
+            return
+        self._done(info)
+        if m.fetch_failed_shuffle >= 0:
+            self._fetch_failed(info, m)
+        else:
+            self._count_failure(info, m.error, m.traceback)
+        self._advance()
+
+    def _fetch_failed(self, info: TaskInfo, m: TaskFailed) -> None:
+        log.warning(
+            "stage %d lost shuffle %d map %d (%s); recomputing it",
+            info.task_set.stage.id,
+            m.fetch_failed_shuffle,
+            m.fetch_failed_map,
+            m.error,
+        )
+        outputs = self.map_outputs.get(m.fetch_failed_shuffle)
+        if outputs is not None and 0 <= m.fetch_failed_map < len(outputs):
+            outputs[m.fetch_failed_map] = None
+        task_set = info.task_set
+        task_set.zombie = True
+        task_set.pending.clear()
+        if not task_set.running and task_set in self.task_sets:
+            self.task_sets.remove(task_set)
+
+    def _count_failure(self, info: TaskInfo, error: str, trace: str) -> None:
+        stage, partition = info.task_set.stage, info.partition
+        key = (stage.id, partition)
+        self.failures[key] += 1
+        count = self.failures[key]
+        log.warning(
+            "Lost task %d in stage %d (TID %d): %s", partition, stage.id, info.task_id, error
+        )
+        if count >= self.max_failures:
+            message = (
+                f"Job aborted due to stage failure: Task {partition} in stage {stage.id} "
+                f"failed {count} times, most recent failure: {error}"
+            )
+            self._fail(
+                info.task_set.job, f"{message}\n\nRemote traceback:\n{trace}" if trace else message
+            )
+        elif not info.task_set.zombie:
+            info.task_set.pending.appendleft(partition)
+
+    def executor_lost(self, exec_id: int, reason: str, *, blame_tasks: bool = False) -> None:
+        """Re-queue the executor's tasks; count them as failures only if they caused it."""
+        lost = [info for info in self.tasks.values() if info.executor == exec_id]
+        self.sent.pop(exec_id, None)
+        for info in lost:
+            self._done(info)
+            if blame_tasks:
+                self._count_failure(info, reason, "")
+            elif not info.task_set.zombie:
+                info.task_set.pending.appendleft(info.partition)
+        if lost:
+            log.warning(
+                "executor %d lost (%s); %d running tasks re-queued", exec_id, reason, len(lost)
+            )
+        self._advance()
+
+    def executor_exiting(self, exec_id: int, m: ExecutorExiting) -> None:
+        self.executor_lost(exec_id, m.reason, blame_tasks=True)
+
+    def worker_lost(self, worker_url: str) -> None:
+        """Map outputs on a lost worker are gone: mark them missing before anyone fetches."""
+        prefix = worker_url + "/"
+        for outputs in self.map_outputs.values():
+            for i, location in enumerate(outputs):
+                if location is not None and location.startswith(prefix):
+                    outputs[i] = None
+        self._advance()
+
+    def offer(self) -> None:
+        """New executors: give them work."""
+        self._advance()

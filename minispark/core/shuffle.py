@@ -1,0 +1,246 @@
+"""Shuffle files: map tasks write them, reducers read them, with bounded memory.
+
+A map task's output is one data file and one index file. The data file holds one segment
+per reduce partition, each a run of pickled batches of ``(key, value)`` pairs (or
+``(key, combiner)`` after map-side combining). The index holds the segments' byte offsets,
+so any segment can be served by its byte range: the worker daemon does exactly that, and
+the files outlive the executor that wrote them.
+
+Memory is bounded by watching the task process's resident size: when it passes the budget,
+what is held in memory is spilled to disk and merged back as a stream.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import re
+import struct
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import psutil
+
+from .dependency import Aggregator, portable_hash
+
+BATCH = 1024  # records per pickled batch: large enough to amortise pickling, small to stream
+CHECK_EVERY = 4096  # records between memory checks (a psutil call costs ~10 µs)
+SUB_BUCKETS = 16  # reduce-side spill fan-out: each sub-bucket is merged on its own
+FILE_NAME = re.compile(r"shuffle_\d+_\d+_\d+")  # what a worker agrees to serve
+
+
+class MemoryBudget:
+    """Answers "should we spill?" from the process's real resident size."""
+
+    def __init__(self, limit_bytes: int | None) -> None:
+        self.limit = limit_bytes
+        self._process = psutil.Process()
+        self._count = 0
+
+    def exceeded(self) -> bool:
+        if self.limit is None:
+            return False
+        self._count += 1
+        if self._count % CHECK_EVERY:
+            return False
+        return bool(self._process.memory_info().rss > self.limit)
+
+
+def file_id(shuffle_id: int, map_id: int, attempt_id: int) -> str:
+    return f"shuffle_{shuffle_id}_{map_id}_{attempt_id}"
+
+
+def _write_batches(out: BinaryIO, records: Iterable[Any]) -> None:
+    batch: list[Any] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= BATCH:
+            pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+            batch = []
+    if batch:
+        pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def read_batches(data: BinaryIO) -> Iterator[Any]:
+    """Every record of a run of pickled batches, until end of stream."""
+    while True:
+        try:
+            batch = pickle.load(data)
+        except EOFError:
+            return
+        yield from batch
+
+
+class _Spills:
+    """Per-partition spill files of one task; removed when the task is done."""
+
+    def __init__(self, directory: Path, partitions: int) -> None:
+        self.directory = directory
+        self.partitions = partitions
+        self.files: list[Path] = []
+
+    def spill(self, buckets: list[Any], items: Callable[[Any], Iterable[Any]]) -> None:
+        fd, name = tempfile.mkstemp(prefix="spill-", dir=self.directory)
+        offsets = []
+        with os.fdopen(fd, "wb") as out:
+            for bucket in buckets:
+                offsets.append(out.tell())
+                _write_batches(out, items(bucket))
+            offsets.append(out.tell())
+        self.files.append(Path(name))
+        Path(name + ".index").write_bytes(struct.pack(f">{len(offsets)}Q", *offsets))
+
+    def segments(self, partition: int) -> Iterator[Any]:
+        for path in self.files:
+            offsets = _offsets(Path(str(path) + ".index"))
+            with path.open("rb") as f:
+                yield from _segment_records(f, offsets[partition], offsets[partition + 1])
+
+    def remove(self) -> None:
+        for path in self.files:
+            path.unlink(missing_ok=True)
+            Path(str(path) + ".index").unlink(missing_ok=True)
+
+
+def _offsets(index: Path) -> tuple[int, ...]:
+    raw = index.read_bytes()
+    return struct.unpack(f">{len(raw) // 8}Q", raw)
+
+
+def _segment_records(f: BinaryIO, start: int, end: int) -> Iterator[Any]:
+    f.seek(start)
+    while f.tell() < end:
+        yield from pickle.load(f)
+
+
+def write_map_output(
+    records: Iterable[tuple[Any, Any]],
+    *,
+    directory: Path,
+    name: str,
+    partition: Callable[[Any], int],
+    partitions: int,
+    aggregator: Aggregator[Any, Any] | None,
+    budget: MemoryBudget,
+) -> list[int]:
+    """Partition (and pre-combine) ``records`` into ``<name>.data`` + ``<name>.index``.
+
+    Returns the size in bytes of each reduce partition's segment (for the driver's logs and
+    to skip empty fetches).
+    """
+    spills = _Spills(directory, partitions)
+    combine = aggregator is not None
+    buckets: list[Any] = [{} if combine else [] for _ in range(partitions)]
+    try:
+        for key, value in records:
+            bucket = buckets[partition(key)]
+            if aggregator is not None:
+                if key in bucket:
+                    bucket[key] = aggregator.merge_value(bucket[key], value)
+                else:
+                    bucket[key] = aggregator.create_combiner(value)
+            else:
+                bucket.append((key, value))
+            if budget.exceeded():
+                spills.spill(buckets, _items if combine else _same)
+                buckets = [{} if combine else [] for _ in range(partitions)]
+        return _write_final(directory, name, buckets, spills, combine)
+    finally:
+        spills.remove()
+
+
+def _items(bucket: dict[Any, Any]) -> Iterable[Any]:
+    return bucket.items()
+
+
+def _same(bucket: list[Any]) -> Iterable[Any]:
+    return bucket
+
+
+def _write_final(
+    directory: Path, name: str, buckets: list[Any], spills: _Spills, combine: bool
+) -> list[int]:
+    # Write under a temporary name and rename: a reader never sees a half-written file, and a
+    # retried task's output replaces a failed attempt's atomically.
+    data_tmp = directory / f".{name}.data.tmp"
+    offsets = [0]
+    with data_tmp.open("wb") as out:
+        for index, bucket in enumerate(buckets):
+            in_memory = bucket.items() if combine else bucket
+            _write_batches(out, _chain(spills.segments(index), in_memory))
+            offsets.append(out.tell())
+    index_tmp = directory / f".{name}.index.tmp"
+    index_tmp.write_bytes(struct.pack(f">{len(offsets)}Q", *offsets))
+    os.replace(data_tmp, directory / f"{name}.data")
+    os.replace(index_tmp, directory / f"{name}.index")
+    return [end - start for start, end in itertools.pairwise(offsets)]
+
+
+def _chain(*parts: Iterable[Any]) -> Iterator[Any]:
+    for part in parts:
+        yield from part
+
+
+def read_segment(directory: Path, name: str, reduce_id: int) -> bytes:
+    """The raw bytes of one reduce partition's segment (what a worker serves)."""
+    if not FILE_NAME.fullmatch(name):
+        raise ValueError(f"not a shuffle file name: {name!r}")
+    offsets = _offsets(directory / f"{name}.index")
+    start, end = offsets[reduce_id], offsets[reduce_id + 1]
+    with (directory / f"{name}.data").open("rb") as f:
+        f.seek(start)
+        return f.read(end - start)
+
+
+def combine_by_key(
+    pairs: Iterable[tuple[Any, Any]],
+    aggregator: Aggregator[Any, Any],
+    *,
+    combined: bool,
+    budget: MemoryBudget,
+    scratch: Path,
+) -> Iterator[tuple[Any, Any]]:
+    """Reduce-side merge with bounded memory.
+
+    ``combined`` says whether the pairs carry combiners (map-side combine) or raw values.
+    When memory runs short, the partial result is spilled into SUB_BUCKETS files by key
+    hash; afterwards each sub-bucket is merged on its own, so at most about 1/SUB_BUCKETS of
+    the keys are in memory at once.
+    """
+    merge: Callable[[Any, Any], Any]
+    if combined:
+        first: Callable[[Any], Any] = lambda c: c  # noqa: E731
+        merge = aggregator.merge_combiners
+    else:
+        first, merge = aggregator.create_combiner, aggregator.merge_value
+    table: dict[Any, Any] = {}
+    spills = _Spills(scratch, SUB_BUCKETS)
+    try:
+        for key, value in pairs:
+            table[key] = merge(table[key], value) if key in table else first(value)
+            if budget.exceeded():
+                _spill_table(spills, table)
+                table = {}
+        if not spills.files:
+            yield from table.items()
+            return
+        _spill_table(spills, table)
+        for sub in range(SUB_BUCKETS):
+            merged: dict[Any, Any] = {}
+            for key, comb in spills.segments(sub):
+                merged[key] = (
+                    aggregator.merge_combiners(merged[key], comb) if key in merged else comb
+                )
+            yield from merged.items()
+    finally:
+        spills.remove()
+
+
+def _spill_table(spills: _Spills, table: dict[Any, Any]) -> None:
+    buckets: list[list[Any]] = [[] for _ in range(SUB_BUCKETS)]
+    for item in table.items():
+        buckets[portable_hash(item[0]) % SUB_BUCKETS].append(item)
+    spills.spill(buckets, _same)
