@@ -93,10 +93,10 @@ def _build(settings: Settings, recipe: Recipe) -> Path:
     mirror = aptsource.debian_mirror(recipe.suite)
     root = settings.images_dir / recipe.key
     partial = root.with_name(root.name + ".partial")
-    for leftover in (partial, root, root.with_suffix(".json")):
-        if leftover.is_dir():
-            files.remove_tree(leftover)
-        leftover.unlink(missing_ok=True) if leftover.is_file() else None
+    # Leftovers of a build that was interrupted (a finished image has its .json next to it).
+    root.with_suffix(".json").unlink(missing_ok=True)
+    files.remove_tree(partial)
+    files.remove_tree(root)
     log.info("building image %s (debootstrap %s, about a minute) ...", recipe.key, recipe.suite)
     started = time.monotonic()
     _debootstrap(recipe, mirror, partial)
@@ -179,4 +179,7 @@ def _prune(settings: Settings, keep: Path) -> None:
         if stem == keep.name or stem.startswith(".") or str(settings.images_dir / stem) in in_use:
             continue
         log.info("removing old image %s", path)
-        files.remove_tree(path) if path.is_dir() else path.unlink()
+        if path.is_dir():
+            files.remove_tree(path)
+        else:
+            path.unlink()

@@ -37,7 +37,10 @@ def spawn(argv: Sequence[str], log_file: Path) -> ProcRef:
     """
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     _children[proc.pid] = proc
@@ -74,8 +77,10 @@ def reap(pid: int) -> None:
 def is_alive(proc: ProcRef) -> bool:
     reap(proc.pid)
     fields = _stat(proc.pid)
-    return fields is not None and int(fields[STARTTIME_FIELD]) == proc.start and (
-        fields[STATE_FIELD] not in {"Z", "X"}
+    return (
+        fields is not None
+        and int(fields[STARTTIME_FIELD]) == proc.start
+        and (fields[STATE_FIELD] not in {"Z", "X"})
     )
 
 
