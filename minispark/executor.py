@@ -28,6 +28,8 @@ from .masterurl import parse_host_port
 from .protocol import (
     ExecutorAttached,
     ExecutorExiting,
+    FetchFile,
+    FileData,
     LaunchTasks,
     Message,
     RegisteredExecutor,
@@ -125,9 +127,22 @@ class Executor:
                 self._task_done(ExecutorExiting(reason=reason))
                 self._exit(EXIT_OVER_MEMORY, reason)
 
+    async def _fetch_files(self, names: list[str]) -> None:
+        """The application's --py-files, into ./files, importable by every task process."""
+        assert self.driver is not None
+        target = Path.cwd() / "files"
+        target.mkdir(exist_ok=True)
+        for name in names:
+            reply = await self.driver.ask(FetchFile(name=name), timeout=300)
+            assert isinstance(reply, FileData)
+            path = target / Path(name).name
+            path.write_bytes(reply.data)
+            if path.suffix in (".zip", ".egg", ".whl"):
+                sys.path.insert(0, str(path))
+        sys.path.insert(0, str(target))
+        log.info("fetched %d application files from the driver", len(names))
+
     async def run(self) -> int:
-        # Fork the task processes before opening any connection, so they inherit none.
-        self.pool = TaskPool(self._environment(), self.args.cores, self._task_done)
         worker_host, worker_port = parse_host_port(self.args.worker_url)
         worker = await rpc.connect(
             worker_host,
@@ -170,6 +185,10 @@ class Executor:
             self.args.executor_id,
             self.args.driver_url,
         )
+        await self._fetch_files(reply.files)
+        # Forked after the files are in place, so every task process can import them; the
+        # task processes close the sockets they inherit (taskprocess._detach).
+        self.pool = TaskPool(self._environment(), self.args.cores, self._task_done)
         watcher = asyncio.ensure_future(self._watch_memory())
         await self.done.wait()
         watcher.cancel()

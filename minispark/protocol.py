@@ -295,6 +295,18 @@ class RegisterExecutor(Message):
 
 class RegisteredExecutor(Message):
     app_id: str
+    files: list[str] = msgspec.field(default_factory=list)  # --py-files to fetch before tasks
+
+
+class FetchFile(Message):
+    """An executor asks its driver for one of the application's files (--py-files)."""
+
+    name: str
+
+
+class FileData(Message):
+    name: str
+    data: bytes
 
 
 class StopExecutor(Message):
@@ -387,6 +399,7 @@ ToDriver = (
     | WorkerRemoved
     | MasterInStandby
     | RegisterExecutor
+    | FetchFile
     | TaskFinished
     | TaskFailed
     | ExecutorExiting
@@ -394,6 +407,8 @@ ToDriver = (
     | Failure
 )
 
-ToExecutor = RegisteredExecutor | StopExecutor | LaunchTasks | ShuffleBlock | Ack | Failure
+ToExecutor = (
+    RegisteredExecutor | StopExecutor | LaunchTasks | ShuffleBlock | FileData | Ack | Failure
+)
 
 Handshake = Hello | Challenge | Proof | Welcome | Refused

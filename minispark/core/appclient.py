@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from .. import rpc
@@ -24,6 +25,9 @@ from ..protocol import (
     ExecutorExiting,
     ExecutorState,
     ExecutorUpdated,
+    Failure,
+    FetchFile,
+    FileData,
     Message,
     RegisterApplication,
     RegisteredApplication,
@@ -144,6 +148,7 @@ class AppClient:
         self.port = 0
         self.stopping = False
         self.listener: Listener = _NoListener()
+        self.files: dict[str, Path] = {}  # served to executors by name (--py-files)
         self.worker_urls: dict[str, str] = {}  # worker id -> its RPC address, from executors
 
     @property
@@ -212,7 +217,8 @@ class AppClient:
 
     # ------------------------------------------------------------------- messages
 
-    def handle(self, conn: rpc.Connection, message: Any) -> Message | None:
+    def handle(self, conn: rpc.Connection, message: Any) -> Any:
+        """Returns a reply, None, or an awaitable reply (file transfers read from disk)."""
         if isinstance(message, TaskFinished):
             self.listener.task_finished(message)
             return None
@@ -225,6 +231,8 @@ class AppClient:
             return None
         if isinstance(message, RegisterExecutor):
             return self._executor_registered(conn, message)
+        if isinstance(message, FetchFile):
+            return self._serve_file(message)
         if getattr(message, "epoch", self.status.epoch) < self.status.epoch:
             return None  # from a deposed leader
         if isinstance(message, ExecutorAdded):
@@ -268,7 +276,13 @@ class AppClient:
         log.info("executor %d registered from %s (pid %d)", m.exec_id, m.host, m.pid)
         self.on_change()
         self.listener.offer()
-        return RegisteredExecutor(app_id=self.status.app_id)
+        return RegisteredExecutor(app_id=self.status.app_id, files=sorted(self.files))
+
+    async def _serve_file(self, m: FetchFile) -> Message:
+        path = self.files.get(m.name)
+        if path is None:
+            return Failure(message=f"the driver has no file named {m.name!r}")
+        return FileData(name=m.name, data=await asyncio.to_thread(path.read_bytes))
 
     def _executor_updated(self, m: ExecutorUpdated) -> None:
         handle = self.status.executors.get(m.exec_id)

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from ..conf import Conf, ConfError
 from ..localcluster import LocalClusterProcesses
 from ..masterurl import parse_local_cluster, parse_master_url
 from ..security import security_from_conf
+from .api import ContextAPI
 from .appclient import AppClient, ExecutorHandle
 from .eventloop import LoopThread
 from .progress import for_console
@@ -59,7 +61,7 @@ def _driver_host(conf: Conf, master: tuple[str, int]) -> str:
             return "127.0.0.1"
 
 
-class SparkContext:
+class SparkContext(ContextAPI):
     _active: ClassVar[SparkContext | None] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -130,8 +132,12 @@ class SparkContext:
             progress=for_console(settings.get("spark.ui.showConsoleProgress", "true") == "true"),
         )
         self._client.listener = self._scheduler
+        for path in filter(None, (self._conf.get("spark.submit.pyFiles") or "").split(",")):
+            self.addPyFile(path)
         try:
             self._loop.run(self._client.start())
+            if spec is not None:  # an embedded cluster is ours alone: wait for all of it
+                self.wait_for_executors(spec.workers)
         except BaseException:
             self._shutdown()
             raise
@@ -151,7 +157,8 @@ class SparkContext:
         configured = self._conf.get("spark.default.parallelism")
         if configured:
             return int(configured)
-        return max(2, sum(h.cores for h in self._client.ready_executors()))
+        # Cores the master granted, registered or not yet: Spark's "total executor cores".
+        return max(2, sum(h.cores for h in self._client.status.executors.values()))
 
     def getConf(self) -> SparkConf:  # noqa: N802
         return self._conf.copy()
@@ -192,6 +199,13 @@ class SparkContext:
         with SparkContext._lock:
             if SparkContext._active is self:
                 SparkContext._active = None
+
+    def addPyFile(self, path: str) -> None:  # noqa: N802
+        """Ship a .py or .zip file to executors that register from now on (PySpark's name)."""
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise FileNotFoundError(f"--py-files: {path!r} does not exist or is not a file")
+        self._client.files[file.name] = file.absolute()
 
     # ---------------------------------------------------------------------- jobs
 
