@@ -74,10 +74,12 @@ class Executor:
     def __init__(self, args: argparse.Namespace, conf: Conf) -> None:
         self.args = args
         self.security = security_from_conf(conf)
+        self.conf = conf
         self.done = asyncio.Event()
         self.exit_code = 0
         self.driver: rpc.Connection | None = None
         self.pool: TaskPool | None = None
+        self.early: list[LaunchTasks] = []  # tasks that arrived before the pool was ready
         self.limit_bytes = args.memory_mb * 2**20
 
     def _exit(self, code: int, why: str) -> None:
@@ -87,8 +89,11 @@ class Executor:
             self.done.set()
 
     def handle(self, conn: rpc.Connection, message: Any) -> None:
-        if isinstance(message, LaunchTasks) and self.pool is not None:
-            self.pool.submit(message)
+        if isinstance(message, LaunchTasks):
+            if self.pool is None:  # the driver offers work as soon as we register
+                self.early.append(message)
+            else:
+                self.pool.submit(message)
         elif isinstance(message, StopExecutor):
             self._exit(0, "the driver asked us to stop")
 
@@ -104,6 +109,9 @@ class Executor:
         if not dirs:  # started by hand: scratch space in the working directory
             dirs = [Path.cwd()]
         per_task = int(self.limit_bytes * TASK_MEMORY_SHARE / max(1, self.args.cores))
+        forced = self.conf.get_bytes("minispark.shuffle.spillThreshold")
+        if forced:  # tests and tuning: spill above this resident size instead
+            per_task = forced
         return Environment(
             app_id=self.args.app_id,
             worker_url=self.args.worker_url,
@@ -189,6 +197,9 @@ class Executor:
         # Forked after the files are in place, so every task process can import them; the
         # task processes close the sockets they inherit (taskprocess._detach).
         self.pool = TaskPool(self._environment(), self.args.cores, self._task_done)
+        for launch in self.early:
+            self.pool.submit(launch)
+        self.early.clear()
         watcher = asyncio.ensure_future(self._watch_memory())
         await self.done.wait()
         watcher.cancel()
@@ -197,13 +208,22 @@ class Executor:
         return self.exit_code
 
 
+def executor_conf() -> Conf:
+    """The application's settings (written by the worker beside us) under the cluster's
+    security settings (passed by the worker in the environment), which always win."""
+    app = Path("app-conf.json")
+    values: dict[str, str] = json.loads(app.read_text()) if app.is_file() else {}
+    values.update(json.loads(os.environ.get(EXECUTOR_CONF_ENV, "{}")))
+    return Conf(values)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        conf = Conf(json.loads(os.environ.get(EXECUTOR_CONF_ENV, "{}")))
+        conf = executor_conf()
         executor = Executor(args, conf)
     except ConfError as exc:
         log.error("%s", exc)

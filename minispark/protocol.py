@@ -336,6 +336,7 @@ class TaskFinished(Message):
     task_id: int
     result: bytes  # pickled return value (result tasks) or map output location (map tasks)
     accumulators: bytes  # pickled {accumulator id: update}
+    spills: int = 0  # times the task spilled to disk for lack of memory
 
 
 class TaskFailed(Message):

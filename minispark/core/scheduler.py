@@ -103,6 +103,7 @@ class JobScheduler:
         self.failures: collections.Counter[tuple[int, int]] = collections.Counter()
         self.sent: dict[int, set[tuple[int, int]]] = collections.defaultdict(set)
         self._task_ids = itertools.count()
+        self.spills = 0  # across all tasks: how often memory ran short (for logs and tests)
 
     # ----------------------------------------------------------------------- jobs
 
@@ -247,6 +248,7 @@ class JobScheduler:
         if info is None:
             return  # from an attempt we already gave up on
         self._done(info)
+        self.spills += m.spills
         stage, job = info.task_set.stage, info.task_set.job
         from . import shared  # the RDD API's accumulators; imported when first needed
 

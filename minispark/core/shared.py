@@ -11,7 +11,6 @@ into the original with ``merge_accumulator_updates``; a failed attempt's updates
 from __future__ import annotations
 
 import itertools
-import operator
 import pickle
 import threading
 import weakref
@@ -100,7 +99,8 @@ class AddingAccumulatorParam(AccumulatorParam[T]):
         return self.zero_value
 
     def addInPlace(self, value1: T, value2: T) -> T:  # noqa: N802
-        return cast(T, operator.iadd(value1, value2))
+        value1 += value2  # type: ignore[operator]  # T is whatever supports +=
+        return value1
 
 
 INT_ACCUMULATOR_PARAM: AccumulatorParam[int] = AddingAccumulatorParam(0)
@@ -193,6 +193,4 @@ def merge_accumulator_updates(updates: dict[int, Any]) -> None:
         for aid, update in updates.items():
             accumulator = _accumulators.get(aid)
             if accumulator is not None:
-                accumulator._value = accumulator.accum_param.addInPlace(
-                    accumulator._value, update
-                )
+                accumulator._value = accumulator.accum_param.addInPlace(accumulator._value, update)

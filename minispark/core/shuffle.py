@@ -39,6 +39,7 @@ class MemoryBudget:
         self.limit = limit_bytes
         self._process = psutil.Process()
         self._count = 0
+        self.spills = 0
 
     def exceeded(self) -> bool:
         if self.limit is None:
@@ -46,7 +47,9 @@ class MemoryBudget:
         self._count += 1
         if self._count % CHECK_EVERY:
             return False
-        return bool(self._process.memory_info().rss > self.limit)
+        over = bool(self._process.memory_info().rss > self.limit)
+        self.spills += over
+        return over
 
 
 def file_id(shuffle_id: int, map_id: int, attempt_id: int) -> str:

@@ -45,6 +45,7 @@ class TaskPool:
         self.loop = asyncio.get_running_loop()
         self.queue: collections.deque[tuple[Assignment, bytes]] = collections.deque()
         self.binaries: dict[tuple[int, int], bytes] = {}
+        self.locations: dict[tuple[int, int], dict[int, list[str]]] = {}
         # Fork every process before starting any reader thread: a fork while another thread
         # holds a lock (logging's, say) can leave the child stuck on it forever.
         self.slots = [_Slot(env) for _ in range(size)]
@@ -64,8 +65,9 @@ class TaskPool:
 
     def submit(self, launch: LaunchTasks) -> None:
         key = (launch.stage_id, launch.stage_attempt)
-        if launch.binary is not None:
+        if launch.binary is not None:  # the first batch of a stage carries what all share
             self.binaries[key] = launch.binary
+            self.locations[key] = launch.locations
         for spec in launch.tasks:
             assignment = Assignment(
                 task_id=spec.task_id,
@@ -74,7 +76,7 @@ class TaskPool:
                 kind=launch.kind,
                 partition=spec.partition,
                 attempt=spec.attempt,
-                locations=launch.locations,
+                locations=self.locations[key],
             )
             self.queue.append((assignment, self.binaries[key]))
         self._dispatch()
@@ -127,6 +129,7 @@ class TaskPool:
 
     def forget_stage(self, key: tuple[int, int]) -> None:
         self.binaries.pop(key, None)
+        self.locations.pop(key, None)
 
     def stop(self) -> None:
         for slot in self.slots:

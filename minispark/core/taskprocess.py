@@ -70,6 +70,17 @@ class FetchFailedError(Exception):
         self.map_id = map_id
 
 
+@dataclass(frozen=True)
+class _Unloadable:
+    error: Exception
+    trace: str
+
+
+class StageLoadError(Exception):
+    """The stage's pickled code could not be loaded here (e.g. a module the executor lacks:
+    ship it with --py-files)."""
+
+
 class ClusterTaskContext(taskcontext.TaskContext):
     def __init__(self, env: Environment, a: Assignment, clients: dict[str, rpc.BlockingClient]):
         super().__init__(stage_id=a.stage_key[0], partition_id=a.partition, attempt=a.attempt)
@@ -166,8 +177,16 @@ class TaskProcess:
         if a.binary is not None:
             if len(self.stages) >= STAGE_CACHE:
                 self.stages.pop(next(iter(self.stages)))
-            self.stages[a.stage_key] = cloudpickle.loads(a.binary)
-        return self.stages[a.stage_key]
+            try:
+                self.stages[a.stage_key] = cloudpickle.loads(a.binary)
+            except Exception as exc:
+                # The binary comes only once: remember why it failed, so every task of the
+                # stage reports the real cause (a module missing on executors, say).
+                self.stages[a.stage_key] = _Unloadable(exc, traceback.format_exc())
+        stage = self.stages[a.stage_key]
+        if isinstance(stage, _Unloadable):
+            raise StageLoadError(f"cannot load the stage's code: {stage.error}\n{stage.trace}")
+        return stage
 
     def run(self, a: Assignment) -> Message:
         context = ClusterTaskContext(self.env, a, self.clients)
@@ -180,7 +199,12 @@ class TaskProcess:
                 else self._run_result(rdd, work, context)
             )
             accumulators = pickle.dumps(context.accumulator_updates)
-            return TaskFinished(task_id=a.task_id, result=result, accumulators=accumulators)
+            return TaskFinished(
+                task_id=a.task_id,
+                result=result,
+                accumulators=accumulators,
+                spills=context.budget.spills,
+            )
         except FetchFailedError as exc:
             return TaskFailed(
                 task_id=a.task_id,
