@@ -1,24 +1,45 @@
 """minispark: a Python re-creation of Apache Spark's standalone cluster.
 
-``from minispark import SparkConf, SparkContext`` gives PySpark's entry points. They are
-imported on first use so that the daemons, which never need them, start faster.
+``from minispark import SparkConf, SparkContext`` gives PySpark's entry points (and the
+other names PySpark exports at its top level). They are imported on first use so that the
+daemons, which never need them, start faster.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["SparkConf", "SparkContext", "__version__"]
+
+# name -> module that defines it (PySpark's top-level names)
+_LAZY = {
+    "SparkContext": "minispark.core.context",
+    "SparkConf": "minispark.core.sparkconf",
+    "StorageLevel": "minispark.core.storagelevel",
+    "Broadcast": "minispark.core.shared",
+    "Accumulator": "minispark.core.shared",
+    "AccumulatorParam": "minispark.core.shared",
+    "StatCounter": "minispark.core.statcounter",
+    "TaskContext": "minispark.core.taskcontext",
+    "RDD": "minispark.core.rdd",
+}
+__all__ = [
+    "RDD",
+    "Accumulator",
+    "AccumulatorParam",
+    "Broadcast",
+    "SparkConf",
+    "SparkContext",
+    "StatCounter",
+    "StorageLevel",
+    "TaskContext",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "SparkContext":
-        from .core.context import SparkContext
-
-        return SparkContext
-    if name == "SparkConf":
-        from .core.sparkconf import SparkConf
-
-        return SparkConf
-    raise AttributeError(f"module 'minispark' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'minispark' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

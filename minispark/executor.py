@@ -36,6 +36,7 @@ from .protocol import (
     RegisterExecutor,
     StopExecutor,
     ToExecutor,
+    UnpersistRdd,
 )
 from .security import security_from_conf
 
@@ -94,6 +95,10 @@ class Executor:
                 self.early.append(message)
             else:
                 self.pool.submit(message)
+        elif isinstance(message, UnpersistRdd):
+            for directory in self._environment().dirs:
+                for block in directory.glob(f"rdd_{message.rdd_id}_*"):
+                    block.unlink(missing_ok=True)
         elif isinstance(message, StopExecutor):
             self._exit(0, "the driver asked us to stop")
 

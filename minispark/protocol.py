@@ -313,6 +313,12 @@ class StopExecutor(Message):
     pass
 
 
+class UnpersistRdd(Message):
+    """The driver no longer wants an RDD's cached partitions: delete them."""
+
+    rdd_id: int
+
+
 class TaskSpec(msgspec.Struct, kw_only=True, frozen=True):
     task_id: int  # unique per driver: results and failures refer to it
     partition: int
@@ -409,7 +415,14 @@ ToDriver = (
 )
 
 ToExecutor = (
-    RegisteredExecutor | StopExecutor | LaunchTasks | ShuffleBlock | FileData | Ack | Failure
+    RegisteredExecutor
+    | StopExecutor
+    | LaunchTasks
+    | UnpersistRdd
+    | ShuffleBlock
+    | FileData
+    | Ack
+    | Failure
 )
 
 Handshake = Hello | Challenge | Proof | Welcome | Refused

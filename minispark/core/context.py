@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 from .. import __version__
 from ..conf import Conf, ConfError
 from ..localcluster import LocalClusterProcesses
-from ..masterurl import parse_local_cluster, parse_master_url
+from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
+from ..protocol import UnpersistRdd
 from ..security import security_from_conf
 from .api import ContextAPI
 from .appclient import AppClient, ExecutorHandle
@@ -111,6 +112,7 @@ class SparkContext(ContextAPI):
         url = self.master
         spec = parse_local_cluster(url)
         if spec is not None:
+            settings = self._fit_local_cluster(settings, spec)
             self._local = LocalClusterProcesses(spec, dict(self._conf.getAll()))
             url = self._local.start()
         masters = parse_master_url(url)
@@ -141,6 +143,21 @@ class SparkContext(ContextAPI):
         except BaseException:
             self._shutdown()
             raise
+
+    def _fit_local_cluster(self, settings: Conf, spec: LocalCluster) -> Conf:
+        """Executors must fit the embedded workers: default their memory to a worker's, and
+        refuse at once (as Spark does) when the program asks for more than that."""
+        wanted = settings.get_size_mb("spark.executor.memory")
+        if not settings.contains("spark.executor.memory"):
+            self._conf.set("spark.executor.memory", f"{spec.memory_mb}m")
+            return settings.with_values({"spark.executor.memory": f"{spec.memory_mb}m"})
+        if wanted is not None and wanted > spec.memory_mb:
+            raise ValueError(
+                f"Asked to launch cluster with {spec.memory_mb} MiB/worker but requested "
+                f"{wanted} MiB/executor: lower spark.executor.memory or raise M in "
+                "local-cluster[N,C,M]"
+            )
+        return settings
 
     # -------------------------------------------------------------- PySpark surface
 
@@ -207,6 +224,12 @@ class SparkContext(ContextAPI):
             raise FileNotFoundError(f"--py-files: {path!r} does not exist or is not a file")
         self._client.files[file.name] = file.absolute()
 
+    def _unpersist_rdd(self, rdd_id: int, blocking: bool) -> None:
+        """Executors keep cached partitions as files in the app's local dirs; drop them."""
+        message = UnpersistRdd(rdd_id=int(rdd_id))  # rdd.id is a callable int subclass
+        for handle in self._client.ready_executors():
+            self._loop.call(handle.send, message)
+
     # ---------------------------------------------------------------------- jobs
 
     def runJob(  # noqa: N802
@@ -223,7 +246,12 @@ class SparkContext(ContextAPI):
         if self._stopped:
             raise RuntimeError("this SparkContext was stopped; create a new one")
         wanted = list(range(rdd.getNumPartitions())) if partitions is None else list(partitions)
-        return self._loop.run(self._scheduler.run_job(rdd, partitionFunc, wanted))
+        try:
+            return self._loop.run(self._scheduler.run_job(rdd, partitionFunc, wanted))
+        except KeyboardInterrupt:
+            # The job lives on the driver's loop: fail it there, or it would keep running.
+            self._loop.call(self._scheduler.fail_all, "the job was interrupted (Ctrl-C)")
+            raise
 
     # ----------------------------------------------------------- executor lifecycle
 

@@ -22,6 +22,11 @@ class TaskContext:
         self.attempt = attempt
         self.accumulator_updates: dict[int, Any] = {}
 
+    @classmethod
+    def get(cls) -> TaskContext | None:
+        """The running task's context inside a task; None on the driver (PySpark's API)."""
+        return _current
+
     # PySpark's TaskContext names, for user code that calls TaskContext.get()
     def partitionId(self) -> int:  # noqa: N802
         return self.partition_id

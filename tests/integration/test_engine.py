@@ -13,6 +13,8 @@ import pytest
 from minispark import SparkConf, SparkContext
 from minispark.core.scheduler import SparkJobError
 
+from .harness import wait_for
+
 
 def _conf(master: str, **settings: str) -> SparkConf:
     conf = SparkConf(loadDefaults=False).setMaster(master).setAppName("engine")
@@ -94,3 +96,38 @@ def test_cache_serves_later_actions(sc: SparkContext) -> None:
     assert rdd.sum() == 4950
     assert rdd.count() == 100
     assert calls.value == 100  # computed once; the second action read the cache
+
+
+def test_unpersist_drops_cached_blocks(sc: SparkContext) -> None:
+    calls = sc.accumulator(0)
+
+    def counted(x: int) -> int:
+        calls.add(1)
+        return x
+
+    rdd = sc.parallelize(range(50), 2).map(counted).cache()
+    rdd.count()
+    rdd.count()
+    assert calls.value == 50
+    assert _cached_blocks(sc)  # the blocks existed: the wait below is not vacuous
+    rdd.unpersist()
+    wait_for(lambda: not _cached_blocks(sc), "the executors to delete the cached blocks")
+    rdd.count()
+    assert calls.value == 100  # computed again: nothing was left to read
+
+
+def _cached_blocks(sc: SparkContext) -> list[Path]:
+    assert sc._local is not None
+    return list(sc._local.dir.glob("work-*/local/app-*/rdd_*"))
+
+
+def test_task_context_inside_tasks(sc: SparkContext) -> None:
+    from minispark import TaskContext
+
+    def where(_: object) -> int:
+        context = TaskContext.get()
+        assert context is not None
+        return context.partitionId()
+
+    assert sc.parallelize(range(4), 4).map(where).collect() == [0, 1, 2, 3]
+    assert TaskContext.get() is None  # on the driver
