@@ -109,16 +109,16 @@ def test_unpersist_drops_cached_blocks(sc: SparkContext) -> None:
     rdd.count()
     rdd.count()
     assert calls.value == 50
-    assert _cached_blocks(sc)  # the blocks existed: the wait below is not vacuous
+    assert _cached_blocks(sc, rdd.id)  # they existed: the wait below is not vacuous
     rdd.unpersist()
-    wait_for(lambda: not _cached_blocks(sc), "the executors to delete the cached blocks")
+    wait_for(lambda: not _cached_blocks(sc, rdd.id), "the executors to delete the cached blocks")
     rdd.count()
     assert calls.value == 100  # computed again: nothing was left to read
 
 
-def _cached_blocks(sc: SparkContext) -> list[Path]:
+def _cached_blocks(sc: SparkContext, rdd_id: int) -> list[Path]:
     assert sc._local is not None
-    return list(sc._local.dir.glob("work-*/local/app-*/rdd_*"))
+    return list(sc._local.dir.glob(f"work-*/local/app-*/rdd_{rdd_id}_*"))
 
 
 def test_task_context_inside_tasks(sc: SparkContext) -> None:
