@@ -245,6 +245,21 @@ KNOWN: dict[str, Key] = _table(
     Key("spark.cores.max", None, "int", "Cap on an application's total cores", minimum=1),
     Key("spark.task.maxFailures", "4", "int", "Attempts per task before the job fails", minimum=1),
     Key(
+        "minispark.task.inFlightPerCore",
+        "2",
+        "int",
+        "Tasks sent ahead to each executor core, so none idles between a result and the next",
+        minimum=1,
+    ),
+    Key(
+        "minispark.shuffle.spillThreshold",
+        None,
+        "bytes",
+        "Resident size above which a task spills; unset = 70% of executor memory per core",
+        minimum=1,
+    ),
+    Key("spark.ui.showConsoleProgress", "true", "bool", "Progress bar for stages on a terminal"),
+    Key(
         "spark.default.parallelism",
         None,
         "int",

@@ -130,8 +130,8 @@ class SparkContext(ContextAPI):
         self._scheduler = JobScheduler(
             self._client.ready_executors,
             max_failures=settings.get_int("spark.task.maxFailures") or 4,
-            in_flight_per_core=int(settings.get("minispark.task.inFlightPerCore") or 2),
-            progress=for_console(settings.get("spark.ui.showConsoleProgress", "true") == "true"),
+            in_flight_per_core=settings.get_int("minispark.task.inFlightPerCore") or 2,
+            progress=for_console(settings.get_bool("spark.ui.showConsoleProgress")),
         )
         self._client.listener = self._scheduler
         for path in filter(None, (self._conf.get("spark.submit.pyFiles") or "").split(",")):
