@@ -47,6 +47,8 @@ def _driver_logging() -> None:
         )
         package.addHandler(handler)
         package.setLevel(logging.WARNING)
+        # Off a terminal there is no bar: a line per finished stage says how the job goes.
+        logging.getLogger("minispark.progress").setLevel(logging.INFO)
 
 
 def _driver_host(conf: Conf, master: tuple[str, int]) -> str:
