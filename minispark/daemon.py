@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,9 @@ log = logging.getLogger("minispark.daemon")
 # Set by local-cluster on the daemons it starts: they exit when that process goes away, so
 # an embedded cluster never outlives the program that asked for it.
 PARENT_PID_ENV = "MINISPARK_EXIT_WITH_PARENT"
+# ...and remove this directory (the embedded cluster's scratch space) when they do, since the
+# program that would have removed it is gone.
+ORPHAN_DIR_ENV = "MINISPARK_REMOVE_WHEN_ORPHANED"
 
 
 class Daemon(Protocol):
@@ -56,17 +60,24 @@ async def _serve(make: Callable[[], Daemon], name: str) -> int:
     except OSError as exc:
         log.error("%s could not start: %s", name, exc)
         return 1
-    watchers = [asyncio.ensure_future(_watch_parent(stop)), asyncio.ensure_future(_watchdog())]
+    orphaned = asyncio.Event()
+    watchers = [
+        asyncio.ensure_future(_watch_parent(stop, orphaned)),
+        asyncio.ensure_future(_watchdog()),
+    ]
     await stop.wait()
     log.info("%s stopping", name)
     systemd.stopping()
     for task in watchers:
         task.cancel()
     await daemon.stop()
+    scratch = os.environ.get(ORPHAN_DIR_ENV)
+    if orphaned.is_set() and scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
-async def _watch_parent(stop: asyncio.Event) -> None:
+async def _watch_parent(stop: asyncio.Event, orphaned: asyncio.Event) -> None:
     parent = os.environ.get(PARENT_PID_ENV, "")
     if not parent.isdigit():
         return
@@ -74,6 +85,7 @@ async def _watch_parent(stop: asyncio.Event) -> None:
         await asyncio.sleep(0.5)
         if os.getppid() != int(parent):
             log.warning("the process that started this daemon is gone; stopping")
+            orphaned.set()
             stop.set()
             return
 

@@ -23,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .daemon import PARENT_PID_ENV
+from .daemon import ORPHAN_DIR_ENV, PARENT_PID_ENV
 from .masterurl import LocalCluster
 
 log = logging.getLogger("minispark.localcluster")
@@ -65,6 +65,7 @@ class LocalClusterProcesses:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env[PARENT_PID_ENV] = str(os.getpid())
+        env[ORPHAN_DIR_ENV] = str(self.dir)
         conf_dir = self.dir / "conf"
         conf_dir.mkdir(exist_ok=True)
         env["MINISPARK_CONF_DIR"] = str(conf_dir)

@@ -380,6 +380,7 @@ class Worker:
         security = {k: v for k, v in self.conf.items() if k in SECURITY_KEYS}
         env = dict(os.environ)
         env.pop(daemon.PARENT_PID_ENV, None)
+        env.pop(daemon.ORPHAN_DIR_ENV, None)
         env.update(
             {
                 "MINISPARK_EXECUTOR_DIRS": os.pathsep.join(str(d) for d in dirs),

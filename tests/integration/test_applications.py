@@ -221,6 +221,40 @@ def test_local_cluster_is_torn_down_when_the_program_fails(tmp_path: Path) -> No
         wait_for(lambda pid=pid: not pid_alive(pid), f"process {pid} to exit")
 
 
+def test_killed_driver_leaves_no_local_cluster_behind(tmp_path: Path) -> None:
+    info = tmp_path / "info.json"
+    script = tmp_path / "sleeper.py"
+    script.write_text(
+        textwrap.dedent(f"""
+        import json, time
+        from minispark import SparkContext
+        sc = SparkContext(appName="doomed")
+        pids = [p.pid for p in sc._local.processes]
+        open({str(info)!r}, "w").write(json.dumps({{"dir": str(sc._local.dir), "pids": pids}}))
+        time.sleep(600)
+    """)
+    )
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "minispark",
+            "submit",
+            "--master",
+            "local-cluster[1,1,512]",
+            str(script),
+        ]
+    )
+    try:
+        found = json.loads(wait_for(lambda: info.exists() and info.read_text(), "the cluster"))
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    for pid in found["pids"]:
+        wait_for(lambda pid=pid: not pid_alive(pid), f"daemon {pid} to exit")
+    wait_for(lambda: not Path(found["dir"]).exists(), "the scratch dir to be removed")
+
+
 def test_submit_propagates_the_exit_code(tmp_path: Path, cluster: Cluster) -> None:
     master = cluster.master()
     script = tmp_path / "exit3.py"
