@@ -147,6 +147,9 @@ class RegisterWorker(Message):
     memory_mb: int
     webui_url: str
     master_address: str  # the address the worker used to reach this master
+    # What runs here, so that a new leader adopts it in the same step as the registration
+    # (and never places more executors on cores that are in fact taken).
+    executors: list[ExecutorDescription] = msgspec.field(default_factory=list)
 
 
 class Heartbeat(Message):
@@ -223,11 +226,21 @@ class DecommissionWorker(Message):
     epoch: int
 
 
+class MasterChanged(Message):
+    """A newly elected leader announces itself to the workers and drivers it recovered;
+    they re-register with it (and drop orders from any lower epoch from then on)."""
+
+    master_url: str
+    master_webui_url: str
+    epoch: int
+
+
 # ---------------------------------------------------------------- driver <-> master
 
 
 class RegisterApplication(Message):
     app: ApplicationDescription
+    app_id: str = ""  # set when re-registering with a new leader: keep the same application
 
 
 class UnregisterApplication(Message):
@@ -394,6 +407,7 @@ ToWorker = (
     | DecommissionWorker
     | ExecutorAttached
     | FetchShuffleBlock
+    | MasterChanged
     | Ack
     | Failure
 )
@@ -405,6 +419,7 @@ ToDriver = (
     | ApplicationRemoved
     | WorkerRemoved
     | MasterInStandby
+    | MasterChanged
     | RegisterExecutor
     | FetchFile
     | TaskFinished

@@ -28,6 +28,7 @@ from ..protocol import (
     Failure,
     FetchFile,
     FileData,
+    MasterChanged,
     Message,
     RegisterApplication,
     RegisteredApplication,
@@ -147,6 +148,7 @@ class AppClient:
         )
         self.port = 0
         self.stopping = False
+        self._reregistering: asyncio.Task[None] | None = None
         self.listener: Listener = _NoListener()
         self.files: dict[str, Path] = {}  # served to executors by name (--py-files)
         self.worker_urls: dict[str, str] = {}  # worker id -> its RPC address, from executors
@@ -157,7 +159,12 @@ class AppClient:
 
     async def start(self) -> None:
         self.port = await self.server.start(self.host, 0)
-        desc = ApplicationDescription(driver_url=self.driver_url, **self._desc_args)
+        self.desc = ApplicationDescription(driver_url=self.driver_url, **self._desc_args)
+        await self._register()
+
+    async def _register(self) -> None:
+        """Ask every master; the leader answers. Also how we follow a new leader."""
+        desc = self.desc
         for attempt in range(1, REGISTRATION_ATTEMPTS + 1):
             await asyncio.gather(*(self._try_master(h, p, desc) for h, p in self.masters))
             if self.master is not None:
@@ -188,7 +195,8 @@ class AppClient:
             log.debug("cannot reach master %s:%d: %s", host, port, exc)
             return
         try:
-            reply = await conn.ask(RegisterApplication(app=desc), timeout=10)
+            request = RegisterApplication(app=desc, app_id=self.status.app_id)
+            reply = await conn.ask(request, timeout=10)
         except (rpc.ConnectionClosed, TimeoutError, rpc.RpcError):
             conn.close()
             return
@@ -196,8 +204,13 @@ class AppClient:
             self.master = conn
             self.status.app_id = reply.app_id
             self.status.master_url = reply.master_url
-            self.status.epoch = reply.epoch
-            log.info("registered as %s with master %s", reply.app_id, reply.master_url)
+            self.status.epoch = max(self.status.epoch, reply.epoch)
+            log.info(
+                "registered as %s with master %s (epoch %d)",
+                reply.app_id,
+                reply.master_url,
+                reply.epoch,
+            )
         else:
             conn.close()
 
@@ -233,6 +246,9 @@ class AppClient:
             return self._executor_registered(conn, message)
         if isinstance(message, FetchFile):
             return self._serve_file(message)
+        if isinstance(message, MasterChanged):
+            self._master_changed(message)
+            return None
         if getattr(message, "epoch", self.status.epoch) < self.status.epoch:
             return None  # from a deposed leader
         if isinstance(message, ExecutorAdded):
@@ -302,9 +318,34 @@ class AppClient:
             if not self.stopping:
                 self.listener.executor_lost(handle.exec_id, "its connection closed")
 
+    def _master_changed(self, m: MasterChanged) -> None:
+        if m.epoch <= self.status.epoch or self.stopping:
+            return
+        log.info("master changed to %s (epoch %d); re-registering", m.master_url, m.epoch)
+        self.status.epoch = m.epoch
+        old, self.master = self.master, None
+        if old is not None:
+            old.close()  # its close callback sees master is None and leaves the rest to us
+        self._follow_leader()
+
+    def _follow_leader(self) -> None:
+        """Re-register with whoever leads now; running jobs never wait for this."""
+        if self._reregistering is None or self._reregistering.done():
+            self._reregistering = asyncio.ensure_future(self._reregister())
+
+    async def _reregister(self) -> None:
+        try:
+            await self._register()
+        except ConnectionError as exc:
+            log.error("could not re-register the application: %s", exc)
+
     def _master_closed(self, conn: rpc.Connection) -> None:
         if conn is self.master and not self.status.ended and not self.stopping:
-            log.warning("lost the connection to master %s", self.status.master_url)
+            log.warning(
+                "lost the connection to master %s; looking for the leader", self.status.master_url
+            )
+            self.master = None
+            self._follow_leader()
 
     def ready_executors(self) -> list[ExecutorHandle]:
         return [

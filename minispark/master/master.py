@@ -11,6 +11,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from ..rpc import Connection, ConnectionClosed, Server
 from ..security import security_from_conf
 from . import scheduling
 from .model import UNLIMITED_CORES, AppInfo, ExecutorInfo, WorkerInfo, spark_id
+from .recovery import Recovery
 
 log = logging.getLogger("minispark.master")
 
@@ -107,6 +109,9 @@ class Master:
         )
         self._timers: list[asyncio.Task[None]] = []
         self._web: Any = None
+        self.recovery = Recovery(self, conf)
+        self.suspended_ = False  # ZooKeeper connection suspended: schedule nothing
+        self.exit_code = 0
         self._handlers: dict[type, Callable[[Connection, Any], Message | None]] = {
             RegisterWorker: self._on_register_worker,
             Heartbeat: self._on_heartbeat,
@@ -135,21 +140,62 @@ class Master:
         check_every = self.settings.worker_timeout_s / 4
         self._timers.append(daemon.every(check_every, self.time_out_dead_workers))
         log.info("master listening on %s, web UI on %s", self.url, self.webui_url)
-        self.become_leader()
+        systemd.ready(f"{self.status} at {self.url}")
+        self.recovery.start(self)
 
     async def stop(self) -> None:
         await daemon.cancel(self._timers)
+        await asyncio.get_running_loop().run_in_executor(None, self.recovery.stop)
         self._server.close()
         if self._web is not None:
             await self._web.cleanup()
 
     def become_leader(self) -> None:
-        """With recovery mode NONE the only master leads from the start."""
+        """Lead at once with nothing to recover (the unit tests' shortcut)."""
         self.epoch += 1
-        self._set_status(MasterStatus.ALIVE)
-        systemd.ready(f"{self.status} at {self.url}")
+        self.set_status(MasterStatus.ALIVE)
 
-    def _set_status(self, status: MasterStatus) -> None:
+    # ------------------------------------------------ election (leader.Candidate)
+
+    def elected(self) -> None:
+        log.info("elected leader")
+        self._takeover = asyncio.ensure_future(self._take_over())
+
+    async def _take_over(self) -> None:
+        epoch, records = await self.recovery.take_over()
+        self.epoch = epoch
+        if self.recovery.begin(records):
+            self.set_status(MasterStatus.RECOVERING)
+            self.recovery.answered()  # e.g. everyone re-registered while we read
+        else:
+            self.set_status(MasterStatus.ALIVE)
+            self.schedule_soon()
+
+    def suspended(self) -> None:
+        if self.status != MasterStatus.STANDBY and not self.suspended_:
+            log.warning("lost the ZooKeeper connection: scheduling paused until it returns")
+            self.suspended_ = True
+
+    def reconnected(self) -> None:
+        if self.suspended_:
+            log.info("ZooKeeper connection is back: scheduling resumes")
+            self.suspended_ = False
+            self.schedule_soon()
+
+    def session_lost(self) -> None:
+        """Another master may lead by now: stop, and let the supervisor restart us as a
+        standby (systemd's Restart=always), as Spark does on revoked leadership."""
+        log.error("ZooKeeper session lost: this master stops so that it can rejoin as a standby")
+        self.exit_code = 1
+        signal.raise_signal(signal.SIGTERM)
+
+    def note_app_number(self, app_id: str) -> None:
+        """Recovered ids must not be handed out again."""
+        tail = app_id.rsplit("-", 1)[-1]
+        if tail.isdigit():
+            self._next_app_number = max(self._next_app_number, int(tail))
+
+    def set_status(self, status: MasterStatus) -> None:
         self.status = status
         log.info("master is %s (epoch %d)", status, self.epoch)
         systemd.status(f"{status} at {self.url}")
@@ -178,10 +224,16 @@ class Master:
             return MasterInStandby()
         known = self.workers.get(m.worker_id)
         if known is not None and known.state != WorkerState.DEAD:
-            # SPARK-23191: a network blip must not kill the worker; take the new link.
-            log.warning("worker %s registered again; using its new connection", m.worker_id)
+            recovered = known.state == WorkerState.UNKNOWN
+            if recovered:
+                log.info("worker %s is back after the change of leader", m.worker_id)
+            else:  # SPARK-23191: a network blip must not kill the worker; take the new link
+                log.warning("worker %s registered again; using its new connection", m.worker_id)
             self._attach_worker(known, conn)
-            return self._registered(duplicate=True)
+            self._adopt_all(known, m.executors)
+            if recovered:
+                self.recovery.answered()
+            return self._registered(duplicate=not recovered)
         clash = self._worker_at(m.host, m.port)
         if clash is not None:
             if clash.state != WorkerState.UNKNOWN:
@@ -200,6 +252,8 @@ class Master:
         )
         self._attach_worker(worker, conn)
         self.workers[worker.id] = worker
+        self._adopt_all(worker, m.executors)
+        self.recovery.put_worker(worker)
         log.info(
             "registered worker %s at %s with %d cores, %d MiB",
             worker.id,
@@ -207,7 +261,7 @@ class Master:
             worker.cores,
             worker.memory_mb,
         )
-        self._schedule_soon()
+        self.schedule_soon()
         return self._registered(duplicate=False)
 
     def _attach_worker(self, worker: WorkerInfo, conn: Connection) -> None:
@@ -249,9 +303,16 @@ class Master:
         worker.heard_from()
 
     def _on_worker_latest_state(self, conn: Connection, m: WorkerLatestState) -> None:
-        """Kill executors the worker runs but we do not know (SPARK-13604)."""
+        """Adopt the executors of applications we know (after a change of leader they keep
+        their ids and keep running); kill the others (SPARK-13604)."""
+        worker = self.workers.get(m.worker_id)
         for desc in m.executors:
-            if not self._knows_executor(m.worker_id, desc):
+            app = self.apps.get(desc.app_id)
+            if worker is not None and app is not None and not app.finished:
+                self._adopt(app, worker, desc)
+            elif self.status == MasterStatus.RECOVERING:
+                continue  # its application may not have come back yet
+            elif not self._knows_executor(m.worker_id, desc):
                 log.info(
                     "telling %s to kill unknown executor %s/%d",
                     m.worker_id,
@@ -259,6 +320,27 @@ class Master:
                     desc.exec_id,
                 )
                 conn.send(KillExecutor(epoch=self.epoch, app_id=desc.app_id, exec_id=desc.exec_id))
+
+    def _adopt_all(self, worker: WorkerInfo, executors: list[ExecutorDescription]) -> None:
+        for desc in executors:
+            app = self.apps.get(desc.app_id)
+            if app is not None and not app.finished:
+                self._adopt(app, worker, desc)
+
+    def _adopt(self, app: AppInfo, worker: WorkerInfo, desc: ExecutorDescription) -> None:
+        if desc.exec_id in app.executors:
+            return
+        executor = ExecutorInfo(
+            app.id, desc.exec_id, worker.id, desc.cores, desc.memory_mb, desc.state
+        )
+        if desc.state == ExecutorState.RUNNING:
+            executor.running_since = time.monotonic()
+        app.executors[desc.exec_id] = executor
+        worker.executors[executor.full_id] = executor
+        app.next_exec_id = max(app.next_exec_id, desc.exec_id + 1)
+        if app.state == AppState.WAITING:
+            app.state = AppState.RUNNING
+        log.info("adopted executor %s on %s", executor.full_id, worker.id)
 
     def _knows_executor(self, worker_id: str, desc: ExecutorDescription) -> bool:
         app = self.apps.get(desc.app_id)
@@ -282,14 +364,17 @@ class Master:
         cull_after = (self.settings.dead_worker_persistence + 1) * timeout
         for worker in list(self.workers.values()):
             silent = now - worker.last_heartbeat
-            if worker.state != WorkerState.DEAD and silent > timeout:
+            if worker.state in (WorkerState.DEAD, WorkerState.UNKNOWN):  # recovery decides
+                if worker.state == WorkerState.DEAD and silent > cull_after:
+                    del self.workers[worker.id]
+                continue
+            if silent > timeout:
                 self.remove_worker(worker, f"Not receiving heartbeat for {timeout:g} seconds")
-            elif worker.state == WorkerState.DEAD and silent > cull_after:
-                del self.workers[worker.id]
 
     def remove_worker(self, worker: WorkerInfo, reason: str) -> None:
         log.warning("removing worker %s: %s", worker.id, reason)
         worker.state = WorkerState.DEAD
+        self.recovery.persist(self.recovery.engine.remove, f"worker_{worker.id}")
         if worker.conn is not None:
             worker.conn.attachment = None
             worker.conn.close(reason)
@@ -303,7 +388,7 @@ class Master:
                     epoch=self.epoch, worker_id=worker.id, host=worker.host, message=reason
                 ),
             )
-        self._schedule_soon()
+        self.schedule_soon()
 
     def _lose_executor(self, executor: ExecutorInfo, worker: WorkerInfo, reason: str) -> None:
         worker.executors.pop(executor.full_id, None)
@@ -327,17 +412,35 @@ class Master:
             return MasterInStandby()
         if isinstance(conn.attachment, AppInfo):  # a retried registration on the same link
             return self._registered_app(conn.attachment)
-        self._next_app_number += 1
+        if m.app_id and m.app_id in self.apps:
+            return self._app_returns(self.apps[m.app_id], conn)
+        if m.app_id:  # a leader that died before persisting it: take the app back as it is
+            self.note_app_number(m.app_id)
+        else:
+            self._next_app_number += 1
         app = AppInfo(
-            id=spark_id("app", self._next_app_number),
+            id=m.app_id or spark_id("app", self._next_app_number),
             desc=m.app,
             conn=conn,
             requested_cores=m.app.max_cores or self.settings.default_cores,
         )
         conn.attachment = app
         self.apps[app.id] = app
+        self.recovery.put_app(app)
         log.info("registered application %s (%s) from %s", app.id, app.desc.name, app.desc.user)
-        self._schedule_soon()
+        self.schedule_soon()
+        return self._registered_app(app)
+
+    def _app_returns(self, app: AppInfo, conn: Connection) -> Message:
+        """An application re-registering with a new leader keeps its id and executors."""
+        if app.conn is not None and app.conn is not conn:
+            app.conn.attachment = None
+        app.conn = conn
+        conn.attachment = app
+        if app.state == AppState.UNKNOWN:
+            app.state = AppState.RUNNING if app.executors else AppState.WAITING
+            log.info("application %s is back after the change of leader", app.id)
+            self.recovery.answered()
         return self._registered_app(app)
 
     def _registered_app(self, app: AppInfo) -> RegisteredApplication:
@@ -373,12 +476,13 @@ class Master:
         if app.conn is not None:
             app.conn.attachment = None
         del self.apps[app.id]
+        self.recovery.persist(self.recovery.engine.remove, f"app_{app.id}")
         self.completed_apps.append(app)
         while len(self.completed_apps) > self.settings.retained_apps:
             self.completed_apps.popleft()
         for worker in self.workers.values():
             self._tell_worker(worker, ApplicationFinished(epoch=self.epoch, app_id=app.id))
-        self._schedule_soon()
+        self.schedule_soon()
 
     def _kill_executor(self, executor: ExecutorInfo) -> None:
         worker = self.workers.get(executor.worker_id)
@@ -411,7 +515,7 @@ class Master:
         )
         if m.state.finished:
             self._executor_finished(app, executor, m)
-        self._schedule_soon()
+        self.schedule_soon()
         return Ack()
 
     def _executor_finished(
@@ -444,7 +548,7 @@ class Master:
 
     # ------------------------------------------------------------------- scheduling
 
-    def _schedule_soon(self) -> None:
+    def schedule_soon(self) -> None:
         """Coalesce bursts of changes (e.g. many executor updates) into one placement pass."""
         if not getattr(self, "_schedule_pending", False):
             self._schedule_pending = True
@@ -455,7 +559,7 @@ class Master:
         self.schedule()
 
     def schedule(self) -> None:
-        if self.status != MasterStatus.ALIVE:
+        if self.status != MasterStatus.ALIVE or self.suspended_:
             return
         alive = [w for w in self.workers.values() if w.state == WorkerState.ALIVE and w.conn]
         apps = [app for app in self.active_apps() if app.cores_left > 0]

@@ -39,6 +39,7 @@ from ..protocol import (
     Heartbeat,
     KillExecutor,
     LaunchExecutor,
+    MasterChanged,
     Message,
     ReconnectWorker,
     RegisteredWorker,
@@ -190,7 +191,7 @@ class Worker:
             await asyncio.gather(*(self._try_master(h, p) for h, p in self.opts.masters))
             if self.registered:
                 return
-            delay = (1.0 if attempt < initial else 10.0) * fuzz
+            delay = (1.0 if attempt < initial else 30.0) * fuzz
             log.info(
                 "no master accepted registration (attempt %d/%d); retrying in %.1fs",
                 attempt,
@@ -231,11 +232,14 @@ class Worker:
             memory_mb=self.memory_mb,
             webui_url=self.webui_url,
             master_address=f"{host}:{port}",
+            executors=[r.description() for r in self.executors.values()],
         )
 
     def _registration_reply(self, conn: rpc.Connection, reply: Message) -> None:
         if isinstance(reply, RegisteredWorker) and not self.registered:
             self._registered_with(conn, reply)
+        elif isinstance(reply, RegisteredWorker):
+            self._second_leader(conn, reply)
         elif isinstance(reply, RegisterWorkerFailed):
             conn.close("registration refused")
             if not self.ever_registered:
@@ -243,6 +247,23 @@ class Worker:
                 os._exit(1)
             log.warning("master refused registration: %s", reply.message)
         else:  # a standby, or a second leader answering late: only one master may own us
+            conn.close("")
+
+    def _second_leader(self, conn: rpc.Connection, reply: RegisteredWorker) -> None:
+        """Two masters accepted us: they do not share a ZooKeeper election (split brain).
+        Follow the higher epoch and say so loudly; never serve two leaders."""
+        log.error(
+            "two masters accept this worker as leaders: %s and %s; they must share "
+            "spark.deploy.recoveryMode=ZOOKEEPER to elect one. Following the higher epoch.",
+            self.master_url,
+            reply.master_url,
+        )
+        if reply.epoch > self.master_epoch and self.master is not None:
+            old = self.master
+            self.master = None
+            old.close("")
+            self._registered_with(conn, reply)
+        else:
             conn.close("")
 
     def _registered_with(self, conn: rpc.Connection, reply: RegisteredWorker) -> None:
@@ -292,6 +313,9 @@ class Worker:
             runner = self.executors.get(f"{message.app_id}/{message.exec_id}")
             conn.attachment = runner
             return None
+        if isinstance(message, MasterChanged):
+            self._master_changed(message)
+            return None
         if isinstance(message, ReconnectWorker):
             log.info("master %s asks us to reconnect", message.master_url)
             if self.master is not None:
@@ -329,6 +353,23 @@ class Worker:
                     return Failure(message=f"cannot read {m.file}: {exc}")
                 return ShuffleBlock(data=data)
         return Failure(message=f"no shuffle output {m.file} of {m.app_id} on this worker")
+
+    def _master_changed(self, m: MasterChanged) -> None:
+        """A new leader recovered us: re-register (with it; standbys will say no)."""
+        if m.epoch <= self.master_epoch:
+            log.warning(
+                "ignoring MasterChanged from %s: epoch %d is not newer than %d",
+                m.master_url,
+                m.epoch,
+                self.master_epoch,
+            )
+            return
+        log.info("master changed to %s (epoch %d); re-registering", m.master_url, m.epoch)
+        self.master_epoch = m.epoch
+        if self.master is not None:
+            self.master.close("a new leader took over")  # re-registers from the close callback
+        else:
+            self.register_soon()
 
     def _from_leader(self, conn: rpc.Connection, message: Any) -> bool:
         epoch = getattr(message, "epoch", None)

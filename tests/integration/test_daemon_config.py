@@ -69,7 +69,11 @@ def test_sd_notify_ready_and_status(cluster: Cluster, tmp_path: Path) -> None:
         first = [sock.recv(4096).decode()]
         while "READY=1" not in first[-1]:
             first.append(sock.recv(4096).decode())
-        assert "STATUS=ALIVE" in first[-1]
+        # Ready once it serves (as a standby, until the election says otherwise) ...
+        assert "STATUS=STANDBY" in first[-1]
+        # ... and the status follows the master's state.
+        while "STATUS=ALIVE" not in first[-1]:
+            first.append(sock.recv(4096).decode())
         cluster.worker(url_of(master), env={"NOTIFY_SOCKET": str(path)})
         messages = []
         while not any("READY=1" in m and "registered with" in m for m in messages):
