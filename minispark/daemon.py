@@ -74,7 +74,9 @@ async def _serve(make: Callable[[], Daemon], name: str) -> int:
     scratch = os.environ.get(ORPHAN_DIR_ENV)
     if orphaned.is_set() and scratch:
         shutil.rmtree(scratch, ignore_errors=True)
-    return 0
+    # A daemon that stops for a reason (a master whose ZooKeeper session was lost) says so in
+    # its exit status, so that systemd and operators can tell it from a clean stop.
+    return int(getattr(daemon, "exit_code", 0))
 
 
 async def _watch_parent(stop: asyncio.Event, orphaned: asyncio.Event) -> None:

@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.zk.fixtures import zk_ensemble
+
 from .harness import Cluster
+
+__all__ = ["cluster", "zk_ensemble"]
 
 
 @pytest.fixture

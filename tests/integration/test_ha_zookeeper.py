@@ -1,0 +1,167 @@
+"""Standby masters through a real ZooKeeper ensemble: failover with jobs running across it."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from operator import add
+from typing import Any
+
+import pytest
+
+from minispark import SparkConf, SparkContext
+from minispark.masterurl import format_master_url
+from tests.zk.ensemble import Ensemble
+
+from .harness import Cluster, Daemon, get_json, http, wait_for
+
+pytestmark = pytest.mark.zookeeper
+
+
+def _ha_conf(zk: Ensemble, *extra: str) -> tuple[str, ...]:
+    root = f"/minispark-test-{uuid.uuid4().hex[:8]}"
+    return (
+        "spark.deploy.recoveryMode=ZOOKEEPER",
+        f"spark.deploy.zookeeper.url={zk.connect_string}",
+        f"spark.deploy.zookeeper.dir={root}",
+        "minispark.zookeeper.sessionTimeout=3s",
+        *extra,
+    )
+
+
+def _status(master: Daemon) -> str | None:
+    try:
+        return str(get_json(f"{master.web}/json")["status"])
+    except OSError:
+        return None
+
+
+def _state(master: Daemon) -> Any:
+    try:
+        return get_json(f"{master.web}/json")
+    except OSError:
+        return None
+
+
+def _two_masters(cluster: Cluster, conf: tuple[str, ...]) -> tuple[Daemon, Daemon, str]:
+    first = cluster.master(*conf)
+    wait_for(lambda: _status(first) == "ALIVE", "the first master to lead")
+    second = cluster.master(*conf)
+    wait_for(lambda: _status(second) == "STANDBY", "the second master to stand by")
+    url = format_master_url([("127.0.0.1", first.port), ("127.0.0.1", second.port)])
+    return first, second, url
+
+
+def _alive_with_workers(master: Daemon, count: int) -> Any:
+    state = _state(master)
+    if state and state["status"] == "ALIVE" and state["aliveworkers"] == count:
+        return state
+    return None
+
+
+def _app_conf(url: str) -> SparkConf:
+    conf = SparkConf(loadDefaults=False).setMaster(url).setAppName("ha")
+    return conf.set("spark.executor.memory", "256m")
+
+
+def test_leader_killed_mid_job_standby_takes_over(cluster: Cluster, zk_ensemble: Ensemble) -> None:
+    leader, standby, url = _two_masters(cluster, _ha_conf(zk_ensemble))
+    for _ in range(2):
+        cluster.worker(url, cores=1, memory="1g")
+    cluster.wait_registered(leader, 2)
+    with SparkContext(conf=_app_conf(url)) as sc:
+        executors = {e.exec_id: e.pid for e in sc.wait_for_executors(2)}
+        result: list[Any] = []
+
+        def job() -> None:
+            def slow(x: int) -> tuple[int, int]:
+                import time as t
+
+                t.sleep(0.01)
+                return (x % 7, x)
+
+            result.append(dict(sc.parallelize(range(600), 60).map(slow).reduceByKey(add).collect()))
+
+        running = threading.Thread(target=job)
+        running.start()
+        time.sleep(0.5)
+        leader.signal(signal.SIGKILL)
+        state = wait_for(
+            lambda: _alive_with_workers(standby, 2), "the standby to lead with 2 workers"
+        )
+        running.join(timeout=120)
+        assert result == [{k: sum(range(k, 600, 7)) for k in range(7)}]
+        assert not sc._scheduler.failures  # no task failed because of the failover
+        (app,) = state["activeapps"]
+        assert (app["id"], app["state"]) == (sc.applicationId, "RUNNING")
+        assert {e.exec_id: e.pid for e in sc.executors()} == executors  # untouched
+        assert "Recovery complete" in standby.log()
+        assert sc.parallelize(range(10)).sum() == 45  # and new jobs run
+
+
+def test_sigterm_hands_over_at_once(cluster: Cluster, zk_ensemble: Ensemble) -> None:
+    # A long session timeout: only a clean release can explain a quick takeover.
+    leader, standby, url = _two_masters(
+        cluster, _ha_conf(zk_ensemble, "minispark.zookeeper.sessionTimeout=30s")
+    )
+    cluster.worker(url)
+    cluster.wait_registered(leader, 1)
+    leader.signal(signal.SIGTERM)
+    assert leader.proc.wait(30) == 0
+    wait_for(lambda: _alive_with_workers(standby, 1), "the standby to lead", timeout=20)
+
+
+def test_stopped_leader_is_fenced_and_exits_when_it_wakes(
+    cluster: Cluster, zk_ensemble: Ensemble
+) -> None:
+    leader, standby, url = _two_masters(cluster, _ha_conf(zk_ensemble))
+    worker = cluster.worker(url)
+    cluster.wait_registered(leader, 1)
+    leader.signal(signal.SIGSTOP)  # its sockets stay open: only ZooKeeper can tell
+    wait_for(lambda: _alive_with_workers(standby, 1), "the standby to lead with the worker")
+    assert "master changed to" in worker.log()  # the new leader told the worker
+    leader.signal(signal.SIGCONT)
+    assert leader.proc.wait(60) == 1  # session lost: it stops rather than lead twice
+    assert "ZooKeeper session lost" in leader.log()
+    assert _status(standby) == "ALIVE"
+
+
+def test_ensemble_survives_a_member_and_pauses_without_quorum(
+    cluster: Cluster, zk_ensemble: Ensemble
+) -> None:
+    conf = _ha_conf(zk_ensemble, "minispark.zookeeper.sessionTimeout=20s")
+    master = cluster.master(*conf)
+    wait_for(lambda: _status(master) == "ALIVE", "a leader")
+    url = format_master_url([("127.0.0.1", master.port)])
+    cluster.worker(url, cores=2, memory="1g")
+    cluster.wait_registered(master, 1)
+    zk_ensemble.member(zk_ensemble.leader()).stop()  # one member down: still a quorum
+    with SparkContext(conf=_app_conf(url).set("spark.cores.max", "1")) as sc:
+        sc.wait_for_executors(1)
+        stopped = zk_ensemble.stop_majority()  # no quorum now
+        wait_for(lambda: "scheduling paused" in master.log(), "the master to pause")
+        assert sc.parallelize(range(100), 4).sum() == 4950  # running jobs go on
+        with SparkContext._lock:
+            pass
+        for index in stopped:
+            zk_ensemble.member(index).start()
+        zk_ensemble.wait_for_quorum()
+        wait_for(lambda: "scheduling resumes" in master.log(), "scheduling to resume")
+        assert _status(master) == "ALIVE"
+
+
+def test_unreachable_ensemble_gives_a_waiting_standby(cluster: Cluster) -> None:
+    from minispark.localcluster import free_port
+
+    closed = free_port()
+    master = cluster.master(
+        "spark.deploy.recoveryMode=ZOOKEEPER",
+        f"spark.deploy.zookeeper.url=127.0.0.1:{closed}",
+    )
+    wait_for(lambda: "waiting for ZooKeeper" in master.log(), "the waiting message")
+    assert master.alive()
+    assert http(f"{master.web}/healthz")[0] == 200
+    assert http(f"{master.web}/readyz") == (503, "STANDBY\n")
+    assert "Traceback" not in master.log()
