@@ -326,10 +326,14 @@ class AppClient:
         old, self.master = self.master, None
         if old is not None:
             old.close()  # its close callback sees master is None and leaves the rest to us
-        self._follow_leader()
+        self._follow_leader(now=True)
 
-    def _follow_leader(self) -> None:
-        """Re-register with whoever leads now; running jobs never wait for this."""
+    def _follow_leader(self, *, now: bool = False) -> None:
+        """Re-register with whoever leads now; running jobs never wait for this. ``now``
+        restarts a loop that is asleep between attempts (a leader has just announced itself)."""
+        if now and self._reregistering is not None and not self._reregistering.done():
+            self._reregistering.cancel()  # done() stays False until the loop runs it again
+            self._reregistering = None
         if self._reregistering is None or self._reregistering.done():
             self._reregistering = asyncio.ensure_future(self._reregister())
 

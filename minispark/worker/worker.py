@@ -178,7 +178,12 @@ class Worker:
 
     # --------------------------------------------------------------- registration
 
-    def register_soon(self) -> None:
+    def register_soon(self, *, now: bool = False) -> None:
+        """Start registering; ``now`` restarts a loop that may be asleep in its backoff (a new
+        leader just announced itself: waiting out a 30 s backoff would stall the failover)."""
+        if now and self._registering is not None and not self._registering.done():
+            self._registering.cancel()  # done() stays False until the loop runs it again
+            self._registering = None
         if self._registering is None or self._registering.done():
             self._registering = asyncio.ensure_future(self._register())
 
@@ -367,9 +372,9 @@ class Worker:
         log.info("master changed to %s (epoch %d); re-registering", m.master_url, m.epoch)
         self.master_epoch = m.epoch
         if self.master is not None:
-            self.master.close("a new leader took over")  # re-registers from the close callback
-        else:
-            self.register_soon()
+            old, self.master = self.master, None
+            old.close("a new leader took over")
+        self.register_soon(now=True)
 
     def _from_leader(self, conn: rpc.Connection, message: Any) -> bool:
         epoch = getattr(message, "epoch", None)

@@ -143,8 +143,6 @@ def test_ensemble_survives_a_member_and_pauses_without_quorum(
         stopped = zk_ensemble.stop_majority()  # no quorum now
         wait_for(lambda: "scheduling paused" in master.log(), "the master to pause")
         assert sc.parallelize(range(100), 4).sum() == 4950  # running jobs go on
-        with SparkContext._lock:
-            pass
         for index in stopped:
             zk_ensemble.member(index).start()
         zk_ensemble.wait_for_quorum()
