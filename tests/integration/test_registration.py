@@ -114,3 +114,17 @@ def test_master_reports_a_port_in_use(cluster: Cluster) -> None:
         assert again.wait(30) == 1
     log = (cluster.root / "busy.log").read_text()
     assert "could not start" in log and "Traceback" not in log
+
+
+def test_two_masters_without_zookeeper_never_share_a_worker(cluster: Cluster) -> None:
+    """Without ZooKeeper each master leads; a worker pointed at both serves only one of them
+    and says why, rather than taking orders from two leaders (split brain)."""
+    from minispark.masterurl import format_master_url
+
+    first, second = cluster.master(), cluster.master()
+    url = format_master_url([("127.0.0.1", first.port), ("127.0.0.1", second.port)])
+    worker = cluster.worker(url)
+    wait_for(lambda: "two masters accept this worker" in worker.log(), "the split-brain error")
+    wait_for(lambda: first.json()["aliveworkers"] + second.json()["aliveworkers"] == 1, "one owner")
+    owners = [m for m in (first, second) if m.json()["aliveworkers"] == 1]
+    assert worker.json()["masterurl"] == url_of(owners[0])
