@@ -155,32 +155,27 @@ class Executor:
         sys.path.insert(0, str(target))
         log.info("fetched %d application files from the driver", len(names))
 
-    async def run(self) -> int:
-        worker_host, worker_port = parse_host_port(self.args.worker_url)
-        worker = await rpc.connect(
-            worker_host,
-            worker_port,
+    async def _connect(self, address: str, code: int, why: str) -> rpc.Connection:
+        """A link whose loss ends this executor (fate sharing with worker and driver)."""
+        host, port = parse_host_port(address)
+        return await rpc.connect(
+            host,
+            port,
             inbound=ToExecutor,
             handler=self.handle,
             security=self.security,
             role="executor",
-            on_close=lambda c: self._exit(1, "lost the connection to the worker"),
+            on_close=lambda c: self._exit(code, why),
         )
+
+    async def run(self) -> int:
+        worker = await self._connect(self.args.worker_url, 1, "lost the connection to the worker")
         worker.send(
             ExecutorAttached(
                 app_id=self.args.app_id, exec_id=self.args.executor_id, pid=os.getpid()
             )
         )
-        driver_host, driver_port = parse_host_port(self.args.driver_url)
-        self.driver = await rpc.connect(
-            driver_host,
-            driver_port,
-            inbound=ToExecutor,
-            handler=self.handle,
-            security=self.security,
-            role="executor",
-            on_close=lambda c: self._exit(0, "the driver went away"),
-        )
+        self.driver = await self._connect(self.args.driver_url, 0, "the driver went away")
         hello = RegisterExecutor(
             exec_id=self.args.executor_id,
             host=self.args.hostname,

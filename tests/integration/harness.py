@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from minispark import SparkConf
 from minispark.localcluster import free_port
 
 T = TypeVar("T")
@@ -207,3 +208,13 @@ def pid_alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
         return stat.rsplit(")", 1)[1].split()[0] != "Z"
     return True
+
+
+def app_conf(master: str, *pairs: str, name: str = "test", memory: str = "256m") -> SparkConf:
+    """An application's settings for tests: its own (no defaults from the environment)."""
+    conf = SparkConf(loadDefaults=False).setMaster(master).setAppName(name)
+    conf.set("spark.executor.memory", memory)
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        conf.set(key, value)
+    return conf

@@ -10,18 +10,18 @@ import sys
 import textwrap
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from minispark import SparkConf, SparkContext
 
+from . import harness
 from .harness import Cluster, http, pid_alive, url_of, wait_for
 
 
 def app_conf(master_url: str, **settings: str) -> SparkConf:
-    conf = SparkConf(loadDefaults=False).setMaster(master_url).setAppName("test")
-    conf.set("spark.executor.memory", "256m")
-    for key, value in settings.items():
-        conf.set(key.replace("_", "."), value)
-    return conf
+    """Settings as keyword arguments: ``spark_cores_max="2"`` is ``spark.cores.max=2``."""
+    pairs = [f"{key.replace('_', '.')}={value}" for key, value in settings.items()]
+    return harness.app_conf(master_url, *pairs)
 
 
 def three_workers(cluster: Cluster, *master_conf: str) -> str:
@@ -139,42 +139,35 @@ def _submit_waiting_driver(tmp_path: Path, url: str) -> subprocess.Popen[str]:
     )
 
 
+def kill_driver_after(tmp_path: Path, master: str, report: str) -> dict[str, Any]:
+    """Submit a driver that writes ``report`` (a Python expression over ``sc``) as JSON and
+    then sleeps; kill -9 it once the report is written, and return the report."""
+    info = tmp_path / "info.json"
+    script = tmp_path / "sleeper.py"
+    script.write_text(
+        "import json, time\n"
+        "from minispark import SparkContext\n"
+        "sc = SparkContext(appName='sleeper')\n"
+        f"open({str(info)!r}, 'w').write(json.dumps({report}))\n"
+        "time.sleep(600)\n"
+    )
+    command = [sys.executable, "-m", "minispark", "submit", "--master", master]
+    driver = subprocess.Popen([*command, "--executor-memory", "256m", str(script)])
+    try:
+        text = wait_for(lambda: info.exists() and info.read_text(), "the driver's report")
+        found: dict[str, Any] = json.loads(text)
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    return found
+
+
 def test_driver_killed_ends_app_and_its_executors(cluster: Cluster, tmp_path: Path) -> None:
     master = cluster.master()
     cluster.worker(url_of(master), cores=1, memory="1g")
     cluster.wait_registered(master, 1)
-    info = tmp_path / "info.json"
-    script = tmp_path / "sleeper.py"
-    script.write_text(
-        textwrap.dedent(f"""
-        import json, time
-        from minispark import SparkContext
-        sc = SparkContext(appName="sleeper")
-        pids = [e.pid for e in sc.wait_for_executors(1)]
-        open({str(info)!r}, "w").write(json.dumps({{"app": sc.applicationId, "pids": pids}}))
-        time.sleep(600)
-    """)
-    )
-    driver = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "minispark",
-            "submit",
-            "--master",
-            url_of(master),
-            "--executor-memory",
-            "256m",
-            str(script),
-        ]
-    )
-    try:
-        found = json.loads(
-            wait_for(lambda: info.exists() and info.read_text(), "the driver's info")
-        )
-    finally:
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
+    report = '{"app": sc.applicationId, "pids": [e.pid for e in sc.wait_for_executors(1)]}'
+    found = kill_driver_after(tmp_path, url_of(master), report)
     wait_for(lambda: master.json()["completedapps"], "the app to complete")
     assert master.json()["completedapps"][0]["id"] == found["app"]
     assert master.json()["completedapps"][0]["state"] == "FINISHED"
@@ -222,34 +215,8 @@ def test_local_cluster_is_torn_down_when_the_program_fails(tmp_path: Path) -> No
 
 
 def test_killed_driver_leaves_no_local_cluster_behind(tmp_path: Path) -> None:
-    info = tmp_path / "info.json"
-    script = tmp_path / "sleeper.py"
-    script.write_text(
-        textwrap.dedent(f"""
-        import json, time
-        from minispark import SparkContext
-        sc = SparkContext(appName="doomed")
-        pids = [p.pid for p in sc._local.processes]
-        open({str(info)!r}, "w").write(json.dumps({{"dir": str(sc._local.dir), "pids": pids}}))
-        time.sleep(600)
-    """)
-    )
-    driver = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "minispark",
-            "submit",
-            "--master",
-            "local-cluster[1,1,512]",
-            str(script),
-        ]
-    )
-    try:
-        found = json.loads(wait_for(lambda: info.exists() and info.read_text(), "the cluster"))
-    finally:
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
+    report = '{"dir": str(sc._local.dir), "pids": [p.pid for p in sc._local.processes]}'
+    found = kill_driver_after(tmp_path, "local-cluster[1,1,512]", report)
     for pid in found["pids"]:
         wait_for(lambda pid=pid: not pid_alive(pid), f"daemon {pid} to exit")
     wait_for(lambda: not Path(found["dir"]).exists(), "the scratch dir to be removed")

@@ -13,15 +13,12 @@ import pytest
 from minispark import SparkConf, SparkContext
 from minispark.core.scheduler import SparkJobError
 
-from .harness import wait_for
+from .harness import app_conf, wait_for
 
 
 def _conf(master: str, **settings: str) -> SparkConf:
-    conf = SparkConf(loadDefaults=False).setMaster(master).setAppName("engine")
-    conf.set("spark.executor.memory", "512m")
-    for key, value in settings.items():
-        conf.set(key, value)
-    return conf
+    pairs = [f"{key}={value}" for key, value in settings.items()]
+    return app_conf(master, *pairs, name="engine", memory="512m")
 
 
 @pytest.fixture(scope="module")

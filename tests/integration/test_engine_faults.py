@@ -16,15 +16,12 @@ import pytest
 from minispark import SparkConf, SparkContext
 from minispark.core.scheduler import SparkJobError
 
-from .harness import Cluster, pid_alive, url_of, wait_for
+from .harness import Cluster, app_conf, pid_alive, url_of, wait_for
 
 
 def _conf(master: str, **settings: str) -> SparkConf:
-    conf = SparkConf(loadDefaults=False).setMaster(master).setAppName("engine-faults")
-    conf.set("spark.executor.memory", "512m")
-    for key, value in settings.items():
-        conf.set(key, value)
-    return conf
+    pairs = [f"{key}={value}" for key, value in settings.items()]
+    return app_conf(master, *pairs, name="engine-faults", memory="512m")
 
 
 def test_shuffle_that_spills_to_disk_is_still_right() -> None:

@@ -8,16 +8,11 @@ import time
 
 from minispark import SparkConf, SparkContext
 
-from .harness import Cluster, pid_alive, url_of, wait_for
+from .harness import Cluster, app_conf, pid_alive, url_of, wait_for
 
 
 def _conf(url: str) -> SparkConf:
-    return (
-        SparkConf(loadDefaults=False)
-        .setMaster(url)
-        .setAppName("faults")
-        .set("spark.executor.memory", "256m")
-    )
+    return app_conf(url, name="faults")
 
 
 def _worker_state(cluster: Cluster, worker_port: int) -> str:

@@ -15,7 +15,7 @@ from minispark import SparkConf, SparkContext
 from minispark.masterurl import format_master_url
 from tests.zk.ensemble import Ensemble
 
-from .harness import Cluster, Daemon, get_json, http, wait_for
+from .harness import Cluster, Daemon, app_conf, get_json, http, wait_for
 
 pytestmark = pytest.mark.zookeeper
 
@@ -62,8 +62,7 @@ def _alive_with_workers(master: Daemon, count: int) -> Any:
 
 
 def _app_conf(url: str) -> SparkConf:
-    conf = SparkConf(loadDefaults=False).setMaster(url).setAppName("ha")
-    return conf.set("spark.executor.memory", "256m")
+    return app_conf(url, name="ha")
 
 
 def test_leader_killed_mid_job_standby_takes_over(cluster: Cluster, zk_ensemble: Ensemble) -> None:

@@ -14,19 +14,14 @@ import pytest
 from minispark import SparkConf, SparkContext
 from minispark.protocol import Hello, RegisterWorker
 
-from .harness import Cluster, http, url_of, wait_for
+from .harness import Cluster, app_conf, http, url_of, wait_for
 
 SECRET = "correct horse battery staple"
 AUTH = ("spark.authenticate=true", f"spark.authenticate.secret={SECRET}")
 
 
 def _conf(url: str, *pairs: str) -> SparkConf:
-    conf = SparkConf(loadDefaults=False).setMaster(url).setAppName("secure")
-    conf.set("spark.executor.memory", "256m")
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        conf.set(key, value)
-    return conf
+    return app_conf(url, *pairs, name="secure")
 
 
 def test_authenticated_cluster_runs_and_refuses_strangers(cluster: Cluster) -> None:
@@ -176,14 +171,18 @@ def _certificates(root: Path) -> tuple[Path, Path, Path]:
     return cert, key, ca
 
 
-def test_tls_cluster_registers_and_serves_https(cluster: Cluster, tmp_path: Path) -> None:
-    cert, key, ca = _certificates(tmp_path)
-    tls = (
+def _tls(cert: Path, key: Path, ca: Path) -> tuple[str, ...]:
+    return (
         "minispark.ssl.enabled=true",
         f"minispark.ssl.certFile={cert}",
         f"minispark.ssl.keyFile={key}",
         f"minispark.ssl.caFile={ca}",
     )
+
+
+def test_tls_cluster_registers_and_serves_https(cluster: Cluster, tmp_path: Path) -> None:
+    cert, key, ca = _certificates(tmp_path)
+    tls = _tls(cert, key, ca)
     master = cluster.master(*tls, wait=False)
     cluster.worker(url_of(master), *tls)
     wait_for(lambda: "registered worker" in master.log(), "a TLS registration")
@@ -213,11 +212,6 @@ def test_tls_cluster_registers_and_serves_https(cluster: Cluster, tmp_path: Path
 
 def test_local_cluster_with_tls(tmp_path: Path) -> None:
     cert, key, ca = _certificates(tmp_path)
-    tls = (
-        "minispark.ssl.enabled=true",
-        f"minispark.ssl.certFile={cert}",
-        f"minispark.ssl.keyFile={key}",
-        f"minispark.ssl.caFile={ca}",
-    )
+    tls = _tls(cert, key, ca)
     with SparkContext(conf=_conf("local-cluster[1,1,512]", *tls)) as sc:
         assert len(sc.wait_for_executors(1)) == 1
