@@ -12,6 +12,8 @@ import os
 import runpy
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -19,6 +21,7 @@ from typing import NoReturn
 from . import __version__
 from .conf import Conf, ConfError, env_defaults, load, parse_size_mb
 from .masterurl import MasterUrlError, parse_local_cluster, parse_master_url
+from .submitclient import ClientError
 
 EXIT_USAGE = 2
 
@@ -150,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     _conf_args(s)
     s.add_argument("app", metavar="APP.py")
     s.add_argument("app_args", nargs=argparse.REMAINDER, metavar="ARGS")
+
+    for verb, text in (("kill", "kill a cluster-mode driver"), ("status", "show a driver's state")):
+        v = sub.add_parser(verb, help=text, description=f"{text.capitalize()} (asks the leader).")
+        v.add_argument("master_url", metavar="MASTER_URL", help="minispark://host:port[,...]")
+        v.add_argument("driver_id", metavar="DRIVER_ID", help="driver-YYYYMMDDhhmmss-NNNN")
+        _conf_args(v)
     return parser
 
 
@@ -273,7 +282,8 @@ def run_submit(args: argparse.Namespace) -> int:
     from .core.sparkconf import SUBMIT_CONF_ENV
 
     if args.deploy_mode == "cluster":
-        raise UsageError("--deploy-mode cluster is not available in this version; use client mode")
+        return submit_cluster(args)
+    _exit_with_parent()
     app = Path(args.app)
     if not app.is_file():
         raise UsageError(f"application file {args.app!r} does not exist")
@@ -289,6 +299,56 @@ def run_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def submit_cluster(args: argparse.Namespace) -> int:
+    """Hand the program to the cluster: a worker runs it as the driver (Spark's cluster mode)."""
+    from . import submitclient
+    from .protocol import DriverDescription
+
+    values = submit_conf(args)
+    master = values["spark.master"]
+    if parse_local_cluster(master) is not None:
+        raise UsageError("cluster deploy mode needs a minispark:// master, not local-cluster")
+    conf = Conf(values)
+    py_files = [p for p in (values.get("spark.submit.pyFiles") or "").split(",") if p]
+    desc = DriverDescription(
+        name=values["spark.app.name"],
+        main=Path(args.app).name,
+        args=list(args.app_args),
+        files=submitclient.read_files(Path(args.app), py_files),
+        conf={k: v for k, v in values.items() if k != "spark.submit.pyFiles"},
+        cores=conf.get_int("spark.driver.cores") or 1,
+        memory_mb=conf.get_size_mb("spark.driver.memory") or 1024,
+        supervise=args.supervise or conf.get_bool("spark.driver.supervise"),
+        max_attempts=conf.get_int("minispark.driver.maxAttempts"),
+    )
+    wait = conf.get_bool("spark.standalone.submit.waitAppCompletion")
+    return submitclient.submit(master, conf, desc, wait)
+
+
+def run_driver_verb(args: argparse.Namespace) -> int:
+    from . import submitclient
+
+    conf = load("driver", conf_pairs=args.conf, properties_file=args.properties_file)
+    verb = submitclient.kill if args.command == "kill" else submitclient.status
+    return verb(args.master_url, conf, args.driver_id)
+
+
+def _exit_with_parent() -> None:
+    """A driver started by a worker (cluster mode) ends with that worker, like an executor."""
+    from .daemon import PARENT_PID_ENV
+
+    parent = os.environ.pop(PARENT_PID_ENV, "")
+    if not parent.isdigit():
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(parent):
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-worker", daemon=True).start()
+
+
 def _stop_active_context() -> None:
     """A program that forgets sc.stop() still releases its executors (and local cluster)."""
     from .core.context import SparkContext
@@ -302,6 +362,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "worker": run_worker,
     "detect-resources": run_detect,
     "submit": run_submit,
+    "kill": run_driver_verb,
+    "status": run_driver_verb,
 }
 
 
@@ -310,6 +372,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ConfError, MasterUrlError, UsageError) as exc:
+    except (ConfError, MasterUrlError, UsageError, ClientError) as exc:
         print(f"minispark {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

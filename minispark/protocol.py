@@ -87,6 +87,23 @@ class ApplicationDescription(msgspec.Struct, kw_only=True, frozen=True):
     conf: dict[str, str] = msgspec.field(default_factory=dict)  # passed on to executors
 
 
+class DriverDescription(msgspec.Struct, kw_only=True, frozen=True):
+    """A cluster-mode driver: the program, its files and what it needs.
+
+    The files travel inside the description (there is no shared filesystem), which is why
+    their total size is capped (``minispark.driver.maxFilesSize`` in the CLI's docs)."""
+
+    name: str
+    main: str  # file name of the program among ``files``
+    args: list[str]
+    files: dict[str, bytes]  # the program and its --py-files, by file name
+    conf: dict[str, str]  # the application's settings, spark.master included
+    cores: int
+    memory_mb: int
+    supervise: bool = False
+    max_attempts: int | None = None  # supervised restarts allowed (None: unlimited)
+
+
 class ExecutorDescription(msgspec.Struct, kw_only=True, frozen=True):
     app_id: str
     exec_id: int
@@ -150,6 +167,7 @@ class RegisterWorker(Message):
     # What runs here, so that a new leader adopts it in the same step as the registration
     # (and never places more executors on cores that are in fact taken).
     executors: list[ExecutorDescription] = msgspec.field(default_factory=list)
+    drivers: list[str] = msgspec.field(default_factory=list)  # ids of drivers running here
 
 
 class Heartbeat(Message):
@@ -224,6 +242,60 @@ class ApplicationFinished(Message):
 
 class DecommissionWorker(Message):
     epoch: int
+
+
+class LaunchDriver(Message):
+    epoch: int
+    driver_id: str
+    driver: DriverDescription
+
+
+class KillDriver(Message):
+    epoch: int
+    driver_id: str
+
+
+class DriverStateChanged(Message):
+    """A driver ended (FINISHED, FAILED, KILLED, ERROR); asked until acknowledged."""
+
+    driver_id: str
+    state: DriverState
+    message: str = ""
+
+
+# Leads a refusal from a master that is not ALIVE: the client tries the next master.
+NOT_LEADER = "not the leader: "
+
+
+class RequestSubmitDriver(Message):
+    driver: DriverDescription
+
+
+class SubmitDriverResponse(Message):
+    success: bool
+    driver_id: str
+    message: str
+
+
+class RequestKillDriver(Message):
+    driver_id: str
+
+
+class KillDriverResponse(Message):
+    success: bool
+    message: str
+
+
+class RequestDriverStatus(Message):
+    driver_id: str
+
+
+class DriverStatusResponse(Message):
+    found: bool
+    state: str = ""
+    worker_id: str = ""
+    worker_host_port: str = ""
+    message: str = ""
 
 
 class MasterChanged(Message):
@@ -392,6 +464,10 @@ ToMaster = (
     | WorkerDecommissioning
     | RegisterApplication
     | UnregisterApplication
+    | DriverStateChanged
+    | RequestSubmitDriver
+    | RequestKillDriver
+    | RequestDriverStatus
     | Ack
     | Failure
 )
@@ -403,6 +479,8 @@ ToWorker = (
     | ReconnectWorker
     | LaunchExecutor
     | KillExecutor
+    | LaunchDriver
+    | KillDriver
     | ApplicationFinished
     | DecommissionWorker
     | ExecutorAttached
@@ -441,3 +519,13 @@ ToExecutor = (
 )
 
 Handshake = Hello | Challenge | Proof | Welcome | Refused
+
+# The `minispark submit/kill/status` client talks to masters.
+ToSubmitClient = (
+    SubmitDriverResponse
+    | KillDriverResponse
+    | DriverStatusResponse
+    | MasterInStandby
+    | Ack
+    | Failure
+)

@@ -24,6 +24,7 @@ from ..protocol import (
     ApplicationFinished,
     ApplicationRemoved,
     AppState,
+    DriverStateChanged,
     ExecutorAdded,
     ExecutorDescription,
     ExecutorState,
@@ -41,6 +42,9 @@ from ..protocol import (
     RegisteredWorker,
     RegisterWorker,
     RegisterWorkerFailed,
+    RequestDriverStatus,
+    RequestKillDriver,
+    RequestSubmitDriver,
     ToMaster,
     UnregisterApplication,
     WorkerDecommissioning,
@@ -51,6 +55,7 @@ from ..protocol import (
 from ..rpc import Connection, ConnectionClosed, Server
 from ..security import security_from_conf
 from . import scheduling
+from .drivers import Drivers
 from .model import UNLIMITED_CORES, AppInfo, ExecutorInfo, WorkerInfo, spark_id
 from .recovery import Recovery
 
@@ -110,6 +115,7 @@ class Master:
         self._timers: list[asyncio.Task[None]] = []
         self._web: Any = None
         self.recovery = Recovery(self, conf)
+        self.drivers = Drivers(self, conf.get_int("spark.deploy.retainedDrivers") or 200)
         self.suspended_ = False  # ZooKeeper connection suspended: schedule nothing
         self.exit_code = 0
         self._handlers: dict[type, Callable[[Connection, Any], Message | None]] = {
@@ -120,6 +126,10 @@ class Master:
             WorkerDecommissioning: self._on_worker_decommissioning,
             RegisterApplication: self._on_register_application,
             UnregisterApplication: self._on_unregister_application,
+            DriverStateChanged: self._on_driver_state_changed,
+            RequestSubmitDriver: lambda c, m: self.drivers.submit(m.driver),
+            RequestKillDriver: lambda c, m: self.drivers.kill(m.driver_id),
+            RequestDriverStatus: lambda c, m: self.drivers.status(m.driver_id),
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -231,6 +241,7 @@ class Master:
                 log.warning("worker %s registered again; using its new connection", m.worker_id)
             self._attach_worker(known, conn)
             self._adopt_all(known, m.executors)
+            self.drivers.adopt(known, m.drivers)
             if recovered:
                 self.recovery.answered()
             return self._registered(duplicate=not recovered)
@@ -253,6 +264,7 @@ class Master:
         self._attach_worker(worker, conn)
         self.workers[worker.id] = worker
         self._adopt_all(worker, m.executors)
+        self.drivers.adopt(worker, m.drivers)
         self.recovery.put_worker(worker)
         log.info(
             "registered worker %s at %s with %d cores, %d MiB",
@@ -381,6 +393,7 @@ class Master:
             worker.conn = None
         for executor in list(worker.executors.values()):
             self._lose_executor(executor, worker, reason)
+        self.drivers.worker_lost(worker)
         for app in self.active_apps():
             self._tell_driver(
                 app,
@@ -481,7 +494,7 @@ class Master:
         while len(self.completed_apps) > self.settings.retained_apps:
             self.completed_apps.popleft()
         for worker in self.workers.values():
-            self._tell_worker(worker, ApplicationFinished(epoch=self.epoch, app_id=app.id))
+            self.tell_worker(worker, ApplicationFinished(epoch=self.epoch, app_id=app.id))
         self.schedule_soon()
 
     def _kill_executor(self, executor: ExecutorInfo) -> None:
@@ -490,9 +503,13 @@ class Master:
             return
         worker.executors.pop(executor.full_id, None)
         kill = KillExecutor(epoch=self.epoch, app_id=executor.app_id, exec_id=executor.exec_id)
-        self._tell_worker(worker, kill)
+        self.tell_worker(worker, kill)
 
     # -------------------------------------------------------------------- executors
+
+    def _on_driver_state_changed(self, conn: Connection, m: DriverStateChanged) -> Ack:
+        self.drivers.state_changed(m)
+        return Ack()
 
     def _on_executor_state_changed(self, conn: Connection, m: ExecutorStateChanged) -> Ack:
         app = self.apps.get(m.app_id)
@@ -562,6 +579,7 @@ class Master:
         if self.status != MasterStatus.ALIVE or self.suspended_:
             return
         alive = [w for w in self.workers.values() if w.state == WorkerState.ALIVE and w.conn]
+        self.drivers.place(alive)  # drivers take strict precedence over executors
         apps = [app for app in self.active_apps() if app.cores_left > 0]
         if not apps or not alive:
             return
@@ -610,7 +628,7 @@ class Master:
             cores=grant.cores,
             memory_mb=grant.memory_mb,
         )
-        self._tell_worker(worker, launch)
+        self.tell_worker(worker, launch)
         added = ExecutorAdded(
             epoch=self.epoch,
             exec_id=executor.exec_id,
@@ -623,7 +641,7 @@ class Master:
 
     # ---------------------------------------------------------------------- sending
 
-    def _tell_worker(self, worker: WorkerInfo, message: Message) -> None:
+    def tell_worker(self, worker: WorkerInfo, message: Message) -> None:
         _send(worker.conn, message)
 
     def _tell_driver(self, app: AppInfo, message: Message) -> None:

@@ -6,7 +6,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..protocol import ApplicationDescription, AppState, ExecutorState, WorkerState
+from ..protocol import (
+    ApplicationDescription,
+    AppState,
+    DriverDescription,
+    DriverState,
+    ExecutorState,
+    WorkerState,
+)
 from ..rpc import Connection
 
 UNLIMITED_CORES = 2**31 - 1
@@ -43,6 +50,16 @@ class ExecutorInfo:
 
 
 @dataclass
+class DriverInfo:
+    id: str
+    desc: DriverDescription
+    state: DriverState = DriverState.SUBMITTED
+    worker_id: str = ""
+    start_ms: int = field(default_factory=now_ms)
+    message: str = ""
+
+
+@dataclass
 class WorkerInfo:
     id: str
     host: str
@@ -55,6 +72,7 @@ class WorkerInfo:
     last_heartbeat: float = field(default_factory=time.monotonic)
     last_heartbeat_ms: int = field(default_factory=now_ms)
     executors: dict[str, ExecutorInfo] = field(default_factory=dict)
+    drivers: dict[str, DriverInfo] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -62,11 +80,13 @@ class WorkerInfo:
 
     @property
     def cores_used(self) -> int:
-        return sum(e.cores for e in self.executors.values())
+        executors = sum(e.cores for e in self.executors.values())
+        return executors + sum(d.desc.cores for d in self.drivers.values())
 
     @property
     def memory_used(self) -> int:
-        return sum(e.memory_mb for e in self.executors.values())
+        executors = sum(e.memory_mb for e in self.executors.values())
+        return executors + sum(d.desc.memory_mb for d in self.drivers.values())
 
     @property
     def cores_free(self) -> int:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..protocol import ApplicationDescription
+from ..protocol import ApplicationDescription, DriverDescription
 
 log = logging.getLogger("minispark.master.persistence")
 
@@ -44,12 +44,19 @@ class AppRecord(msgspec.Struct, tag="app", kw_only=True):
     start_ms: int
 
 
-Record = WorkerRecord | AppRecord
+class DriverRecord(msgspec.Struct, tag="driver", kw_only=True):
+    version: int = RECORD_VERSION
+    id: str
+    desc: DriverDescription
+    start_ms: int
+
+
+Record = WorkerRecord | AppRecord | DriverRecord
 _decoder = msgspec.json.Decoder(Record)
 
 
 def key_of(record: Record) -> str:
-    prefix = "worker" if isinstance(record, WorkerRecord) else "app"
+    prefix = {WorkerRecord: "worker", AppRecord: "app", DriverRecord: "driver"}[type(record)]
     return f"{prefix}_{record.id}"
 
 
@@ -131,7 +138,7 @@ class FileSystemEngine:
     def read_all(self) -> list[Record]:
         records = []
         for path in sorted(self.directory.iterdir()):
-            if path.name.startswith(("worker_", "app_")):
+            if path.name.startswith(("worker_", "app_", "driver_")):
                 record = decode(path.name, path.read_bytes())
                 if record is not None:
                     records.append(record)

@@ -24,10 +24,11 @@ from ..conf import Conf
 from ..masterurl import parse_host_port
 from ..protocol import AppState, MasterChanged, ToMaster, WorkerState
 from .leader import Candidate, Monarchy, ZooKeeperElection
-from .model import AppInfo, WorkerInfo
+from .model import AppInfo, DriverInfo, WorkerInfo
 from .persistence import (
     AppRecord,
     BlackHole,
+    DriverRecord,
     FileSystemEngine,
     PersistenceEngine,
     Record,
@@ -110,6 +111,10 @@ class Recovery:
                               memory_mb=w.memory_mb, webui_url=w.webui_url)  # fmt: skip
         self.persist(self.engine.put, record)
 
+    def put_driver(self, driver: DriverInfo) -> None:
+        record = DriverRecord(id=driver.id, desc=driver.desc, start_ms=driver.start_ms)
+        self.persist(self.engine.put, record)
+
     def put_app(self, app: AppInfo) -> None:
         self.persist(self.engine.put, AppRecord(id=app.id, desc=app.desc, start_ms=app.start_ms))
 
@@ -125,7 +130,9 @@ class Recovery:
         """Load what the last leader knew; False when there is nothing to recover."""
         m = self.master
         for record in records:
-            if isinstance(record, WorkerRecord):
+            if isinstance(record, DriverRecord):
+                m.drivers.recovered(record.id, record.desc, record.start_ms)
+            elif isinstance(record, WorkerRecord):
                 m.workers[record.id] = WorkerInfo(
                     id=record.id, host=record.host, port=record.port, cores=record.cores,
                     memory_mb=record.memory_mb, webui_url=record.webui_url, conn=None,
@@ -194,6 +201,7 @@ class Recovery:
             m.remove_worker(worker, "Not responding for recovery")
         for app in [a for a in m.apps.values() if a.state == AppState.UNKNOWN]:
             m.remove_application(app, AppState.FINISHED, "Not responding for recovery")
+        m.drivers.finish_recovery()
         took = (time.monotonic() - self.started_at) * 1000
         m.set_status(MasterStatus.ALIVE)
         log.info("Recovery complete in %.0f ms - resuming operations!", took)

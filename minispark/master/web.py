@@ -60,8 +60,8 @@ def state_json(m: Master) -> dict[str, Any]:
         "memoryused": sum(w.memory_used for w in alive),
         "activeapps": [app_json(a) for a in m.active_apps()],
         "completedapps": [app_json(a) for a in m.completed_apps],
-        "activedrivers": [],
-        "completeddrivers": [],
+        "activedrivers": [m.drivers.json(d) for d in m.drivers.active.values()],
+        "completeddrivers": [m.drivers.json(d) for d in m.drivers.completed],
         "status": str(m.status),
     }
 

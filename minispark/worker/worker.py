@@ -31,13 +31,17 @@ from ..executor import EXECUTOR_CONF_ENV
 from ..protocol import (
     ApplicationFinished,
     DecommissionWorker,
+    DriverState,
+    DriverStateChanged,
     ExecutorAttached,
     ExecutorState,
     ExecutorStateChanged,
     Failure,
     FetchShuffleBlock,
     Heartbeat,
+    KillDriver,
     KillExecutor,
+    LaunchDriver,
     LaunchExecutor,
     MasterChanged,
     Message,
@@ -51,6 +55,7 @@ from ..protocol import (
     WorkerLatestState,
 )
 from ..security import security_from_conf
+from .drivers import DriverRunner
 from .runners import ExecutorRunner
 
 log = logging.getLogger("minispark.worker")
@@ -106,7 +111,13 @@ class Worker:
             maxlen=RETAINED_FINISHED
         )
         self.finished_apps: set[str] = set()
-        self._updates: collections.deque[ExecutorStateChanged] = collections.deque()
+        self.drivers: dict[str, DriverRunner] = {}
+        self.finished_drivers: collections.deque[DriverRunner] = collections.deque(
+            maxlen=RETAINED_FINISHED
+        )
+        self._updates: collections.deque[ExecutorStateChanged | DriverStateChanged] = (
+            collections.deque()
+        )
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
         self._registering: asyncio.Task[None] | None = None
@@ -132,11 +143,13 @@ class Worker:
 
     @property
     def cores_used(self) -> int:
-        return sum(r.cores for r in self.executors.values())
+        drivers = sum(d.desc.cores for d in self.drivers.values())
+        return drivers + sum(r.cores for r in self.executors.values())
 
     @property
     def memory_used(self) -> int:
-        return sum(r.memory_mb for r in self.executors.values())
+        drivers = sum(d.desc.memory_mb for d in self.drivers.values())
+        return drivers + sum(r.memory_mb for r in self.executors.values())
 
     @property
     def registered(self) -> bool:
@@ -165,6 +178,8 @@ class Worker:
     async def stop(self) -> None:
         for runner in list(self.executors.values()):
             runner.kill_now()
+        for driver in list(self.drivers.values()):
+            driver.kill_now()
         await daemon.cancel(self._timers)
         if self._beat is not None:
             self._beat.cancel()
@@ -238,6 +253,7 @@ class Worker:
             webui_url=self.webui_url,
             master_address=f"{host}:{port}",
             executors=[r.description() for r in self.executors.values()],
+            drivers=list(self.drivers),
         )
 
     def _registration_reply(self, conn: rpc.Connection, reply: Message) -> None:
@@ -285,6 +301,7 @@ class Worker:
             WorkerLatestState(
                 worker_id=self.id,
                 executors=[r.description() for r in self.executors.values()],
+                driver_ids=list(self.drivers),
             )
         )
         if not self.ever_registered:
@@ -341,6 +358,13 @@ class Worker:
             self._clean_app_if_done(message.app_id)
         elif isinstance(message, DecommissionWorker):
             self.decommission()
+        elif isinstance(message, LaunchDriver):
+            self.launch_driver(message)
+        elif isinstance(message, KillDriver):
+            driver = self.drivers.get(message.driver_id)
+            if driver is not None:
+                log.info("asked to kill driver %s", message.driver_id)
+                driver.kill()
         return None
 
     async def serve_block(self, m: FetchShuffleBlock) -> Message:
@@ -419,6 +443,39 @@ class Worker:
         self.executors[key] = runner
         runner.start()
 
+    def launch_driver(self, m: LaunchDriver) -> None:
+        if m.driver_id in self.drivers:
+            return  # a repeated order after a reconnect
+        if self.decommissioned:
+            self._queue(
+                DriverStateChanged(
+                    driver_id=m.driver_id,
+                    state=DriverState.ERROR,
+                    message="worker is decommissioned",
+                )
+            )
+            return
+        log.info("launching driver %s (%s)", m.driver_id, m.driver.name)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in (daemon.PARENT_PID_ENV, daemon.ORPHAN_DIR_ENV)
+        }
+        runner = DriverRunner(
+            driver_id=m.driver_id,
+            desc=m.driver,
+            work_dir=self.opts.work_dir,
+            env=env,
+            on_final=self._driver_final,
+        )
+        self.drivers[m.driver_id] = runner
+        runner.start()
+
+    def _driver_final(self, runner: DriverRunner, state: DriverState, message: str) -> None:
+        self.drivers.pop(runner.driver_id, None)
+        self.finished_drivers.append(runner)
+        self._queue(DriverStateChanged(driver_id=runner.driver_id, state=state, message=message))
+
     def _executor_env(self, app_id: str) -> dict[str, str]:
         dirs = [d / app_id for d in self.opts.local_dirs]
         for d in dirs:
@@ -448,9 +505,13 @@ class Worker:
     def _queue_update(
         self, app_id: str, exec_id: int, state: ExecutorState, message: str, code: int | None
     ) -> None:
-        update = ExecutorStateChanged(
-            app_id=app_id, exec_id=exec_id, state=state, message=message, exit_status=code
+        self._queue(
+            ExecutorStateChanged(
+                app_id=app_id, exec_id=exec_id, state=state, message=message, exit_status=code
+            )
         )
+
+    def _queue(self, update: ExecutorStateChanged | DriverStateChanged) -> None:
         self._updates.append(update)
         self._flush_soon()
 
