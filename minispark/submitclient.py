@@ -64,7 +64,7 @@ def read_files(app: Path, py_files: list[str]) -> dict[str, bytes]:
     paths = [app, *(Path(p) for p in py_files)]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise ClientError(f"file not found: {', '.join(missing)}")
+        raise ClientError(f"application file {', '.join(missing)} does not exist")
     files = {p.name: p.read_bytes() for p in paths}
     total = sum(len(data) for data in files.values())
     if total > MAX_FILES_BYTES:

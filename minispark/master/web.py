@@ -11,6 +11,7 @@ from aiohttp import web
 from .. import metrics, webserver
 from ..protocol import MasterStatus, WorkerState
 from ..security import http_authorized
+from . import rest
 from .master import Master
 from .model import AppInfo, WorkerInfo, now_ms, submit_date
 
@@ -238,6 +239,7 @@ async def start_web(master: Master, host: str, port: int) -> tuple[web.AppRunner
             web.post("/workers/kill", decommission),
             web.post("/workers/kill/", decommission),
             *webserver.probes(lambda: _ready(master), lambda: _metric_families(master)),
+            *rest.routes(app, master),
         ]
     )
     return await webserver.serve(app, host, port, master.security.web_ssl)
