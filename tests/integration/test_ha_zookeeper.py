@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from operator import add
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +165,65 @@ def test_unreachable_ensemble_gives_a_waiting_standby(cluster: Cluster) -> None:
     assert http(f"{master.web}/healthz")[0] == 200
     assert http(f"{master.web}/readyz") == (503, "STANDBY\n")
     assert "Traceback" not in master.log()
+
+
+def test_cluster_mode_driver_survives_a_leader_failover(
+    cluster: Cluster, zk_ensemble: Ensemble, tmp_path: Path
+) -> None:
+    leader, standby, url = _two_masters(cluster, _ha_conf(zk_ensemble))
+    cluster.worker(url, cores=3, memory="2g")
+    cluster.wait_registered(leader, 1)
+    app = tmp_path / "steady.py"
+    app.write_text(
+        "import time\n"
+        "from minispark import SparkContext\n"
+        "with SparkContext(appName='steady') as sc:\n"
+        "    end = time.time() + 12\n"
+        "    while time.time() < end:\n"
+        "        assert sc.parallelize(range(10), 2).sum() == 45\n"
+    )
+    submitted = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "minispark",
+            "submit",
+            "--deploy-mode",
+            "cluster",
+            "--master",
+            url,
+            "--supervise",
+            "--driver-memory",
+            "256m",
+            "--executor-memory",
+            "256m",
+            str(app),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    driver_id = submitted.stdout.split()[-1]
+    wait_for(lambda: _driver(leader, driver_id) == "RUNNING", "the driver to run")
+    leader.signal(signal.SIGKILL)
+    wait_for(lambda: _alive_with_workers(standby, 1), "the standby to lead")
+    assert _driver(standby, driver_id) == "RUNNING"  # learnt from the worker, same id
+    wait_for(lambda: _driver(standby, driver_id) == "FINISHED", "the driver to finish", 120)
+    status = subprocess.run(
+        [sys.executable, "-m", "minispark", "status", url, driver_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "FINISHED" in status.stdout, status.stderr
+
+
+def _driver(master: Daemon, driver_id: str) -> str:
+    state = _state(master) or {}
+    for driver in [*state.get("activedrivers", []), *state.get("completeddrivers", [])]:
+        if driver["id"] == driver_id:
+            return str(driver["state"])
+    return ""
