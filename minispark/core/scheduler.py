@@ -196,19 +196,30 @@ class JobScheduler:
     # --------------------------------------------------------------------- tasks
 
     def _offer(self) -> None:
+        """Round robin: first one task per free core on every executor, and only then the
+        extra tasks in flight; filling one executor's slots first left others idle."""
         active = [t for t in self.task_sets if t.pending and not t.zombie]
         if not active:
             return
+        executors = list(self.executors())
         busy = collections.Counter(info.executor for info in self.tasks.values())
-        for executor in self.executors():
-            free = executor.cores * self.in_flight - busy[executor.exec_id]
-            batches: dict[TaskSet, list[TaskSpec]] = collections.defaultdict(list)
-            for task_set in active:
-                while free > 0 and task_set.pending:
-                    batches[task_set].append(self._launch(task_set, executor))
-                    free -= 1
-            for task_set, specs in batches.items():
-                self._send(executor, task_set, specs)
+        batches: dict[tuple[int, int], list[TaskSpec]] = collections.defaultdict(list)
+        for per_core in (1, self.in_flight):
+            progress = True
+            while progress:
+                progress = False
+                for index, executor in enumerate(executors):
+                    task_set = next((t for t in active if t.pending), None)
+                    if task_set is None:
+                        break
+                    if busy[executor.exec_id] < executor.cores * per_core:
+                        batches[(index, active.index(task_set))].append(
+                            self._launch(task_set, executor)
+                        )
+                        busy[executor.exec_id] += 1
+                        progress = True
+        for (index, set_index), specs in batches.items():
+            self._send(executors[index], active[set_index], specs)
 
     def _launch(self, task_set: TaskSet, executor: ExecutorView) -> TaskSpec:
         partition = task_set.pending.popleft()
