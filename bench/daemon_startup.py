@@ -77,7 +77,9 @@ def rss_mib(proc: subprocess.Popen[bytes]) -> float:
 
 def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
 
 def stop(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -100,17 +102,47 @@ def minispark_run(tmp: Path) -> dict[str, float]:
     cli = [sys.executable, "-m", "minispark"]
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs.append(spawn([*cli, "master", "--host", "127.0.0.1", "--port", str(port),
-                            "--webui-port", str(webui)], tmp / "master.log"))  # fmt: skip
+        procs.append(
+            spawn(
+                [
+                    *cli,
+                    "master",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--webui-port",
+                    str(webui),
+                ],
+                tmp / "master.log",
+            )
+        )
         master_s = until(lambda: http_status(f"http://127.0.0.1:{webui}/readyz") == 200, "master")
-        procs.append(spawn([*cli, "worker", f"minispark://127.0.0.1:{port}", "--host", "127.0.0.1",
-                            "--webui-port", str(worker_webui), "--work-dir", str(tmp / "work")],
-                           tmp / "worker.log"))  # fmt: skip
+        procs.append(
+            spawn(
+                [
+                    *cli,
+                    "worker",
+                    f"minispark://127.0.0.1:{port}",
+                    "--host",
+                    "127.0.0.1",
+                    "--webui-port",
+                    str(worker_webui),
+                    "--work-dir",
+                    str(tmp / "work"),
+                ],
+                tmp / "worker.log",
+            )
+        )
         json_url = f"http://127.0.0.1:{webui}/json"
         worker_s = until(lambda: alive_workers(json_url) >= 1, "worker ALIVE")
         time.sleep(IDLE_S)
-        return {"master_s": master_s, "worker_s": worker_s,
-                "master_rss": rss_mib(procs[0]), "worker_rss": rss_mib(procs[1])}  # fmt: skip
+        return {
+            "master_s": master_s,
+            "worker_s": worker_s,
+            "master_rss": rss_mib(procs[0]),
+            "worker_rss": rss_mib(procs[1]),
+        }
     finally:
         stop(procs)
 
@@ -123,8 +155,22 @@ def dask_run(tmp: Path) -> dict[str, float]:
     procs: list[subprocess.Popen[bytes]] = []
     client: Client | None = None
     try:
-        procs.append(spawn(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                            "--dashboard-address", ":0", "--no-show"], tmp / "scheduler.log"))  # fmt: skip
+        procs.append(
+            spawn(
+                [
+                    "dask",
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--dashboard-address",
+                    ":0",
+                    "--no-show",
+                ],
+                tmp / "scheduler.log",
+            )
+        )
         holder: list[Client] = []
 
         def connected() -> bool:
@@ -136,13 +182,33 @@ def dask_run(tmp: Path) -> dict[str, float]:
 
         master_s = until(connected, "dask scheduler")
         client = holder[0]
-        procs.append(spawn(["dask", "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
-                            "--nthreads", "1", "--no-dashboard", "--local-directory", str(tmp)],
-                           tmp / "worker.log"))  # fmt: skip
+        procs.append(
+            spawn(
+                [
+                    "dask",
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--local-directory",
+                    str(tmp),
+                ],
+                tmp / "worker.log",
+            )
+        )
         worker_s = until(lambda: len(client.scheduler_info()["workers"]) >= 1, "dask worker")
         time.sleep(IDLE_S)
-        return {"master_s": master_s, "worker_s": worker_s,
-                "master_rss": rss_mib(procs[0]), "worker_rss": rss_mib(procs[1])}  # fmt: skip
+        return {
+            "master_s": master_s,
+            "worker_s": worker_s,
+            "master_rss": rss_mib(procs[0]),
+            "worker_rss": rss_mib(procs[1]),
+        }
     finally:
         if client is not None:
             client.close()
@@ -150,7 +216,9 @@ def dask_run(tmp: Path) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     results: dict[str, list[dict[str, float]]] = {"minispark": [], "dask": []}
