@@ -227,3 +227,45 @@ def _driver(master: Daemon, driver_id: str) -> str:
         if driver["id"] == driver_id:
             return str(driver["state"])
     return ""
+
+
+def test_zookeeper_members_restarted_one_by_one(cluster: Cluster, zk_ensemble: Ensemble) -> None:
+    """A rolling restart of the ensemble: the leader keeps its session and keeps leading."""
+    leader, standby, url = _two_masters(cluster, _ha_conf(zk_ensemble))
+    cluster.worker(url, cores=2, memory="1g")
+    cluster.wait_registered(leader, 1)
+    for index in range(zk_ensemble.size):
+        zk_ensemble.member(index).restart()
+        zk_ensemble.wait_for_quorum()
+    assert _status(leader) == "ALIVE" and _status(standby) == "STANDBY"
+    with SparkContext(conf=_app_conf(url)) as sc:
+        assert sc.parallelize(range(10)).sum() == 45  # scheduling works after the roll
+
+
+def test_submission_to_a_standby_only_is_refused(
+    cluster: Cluster, zk_ensemble: Ensemble, tmp_path: Path
+) -> None:
+    _, standby, _ = _two_masters(cluster, _ha_conf(zk_ensemble))
+    app = tmp_path / "app.py"
+    app.write_text("print('never runs')\n")
+    only_standby = format_master_url([("127.0.0.1", standby.port)])
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "minispark",
+            "submit",
+            "--deploy-mode",
+            "cluster",
+            "--master",
+            only_standby,
+            str(app),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "no master answered as the leader" in result.stderr and "a standby" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
