@@ -132,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "submit",
         help="run an application (client or cluster deploy mode)",
-        description="Run APP.py as the driver of an application: here (client mode, the default) or on a worker (--deploy-mode cluster).",
+        description=(
+            "Run APP.py as the driver of an application: here (client mode, the default) "
+            "or on a worker (--deploy-mode cluster)."
+        ),
     )
     s.add_argument("--master", help="minispark://host:port[,...] or local-cluster[N,C,M]")
     s.add_argument("--deploy-mode", choices=["client", "cluster"], default="client")
