@@ -408,6 +408,7 @@ class TaskSpec(msgspec.Struct, kw_only=True, frozen=True):
     task_id: int  # unique per driver: results and failures refer to it
     partition: int
     attempt: int
+    inputs: bytes = b""  # pickled data only this task reads (its parallelize slices)
 
 
 class LaunchTasks(Message):

@@ -81,6 +81,27 @@ def _shuffle_boundaries(rdd: Any) -> Iterator[ShuffleDependency]:
                 todo.append(dep.rdd)
 
 
+def task_inputs(rdd: Any, partition: int) -> dict[tuple[int, int], Any]:
+    """The driver-held data a task of ``rdd``'s partition reads (``parallelize`` slices),
+    keyed by (rdd id, partition): shipped with that task alone, never with the stage's code,
+    so a large collection travels once, in pieces, instead of to every task process."""
+    found: dict[tuple[int, int], Any] = {}
+    todo = [(rdd, partition)]
+    seen: set[tuple[int, int]] = set()
+    while todo:
+        current, split = todo.pop()
+        if (id(current), split) in seen:
+            continue
+        seen.add((id(current), split))
+        provide = getattr(current, "task_input", None)
+        if provide is not None:
+            found[(int(current.id), split)] = provide(split)
+        for dep in current.dependencies():
+            if isinstance(dep, NarrowDependency):
+                todo.extend((dep.rdd, parent) for parent in dep.get_parents(split))
+    return found
+
+
 def ancestors_first(stage: Stage) -> list[Stage]:
     """The stage and every stage it needs, parents before children."""
     ordered: list[Stage] = []

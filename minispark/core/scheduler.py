@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import cloudpickle
 
 from ..protocol import ExecutorExiting, LaunchTasks, TaskFailed, TaskFinished, TaskSpec
-from .dag import Stage, StageGraph
+from .dag import Stage, StageGraph, task_inputs
 from .progress import Progress
 
 log = logging.getLogger("minispark.scheduler")
@@ -226,7 +226,9 @@ class JobScheduler:
         info = TaskInfo(next(self._task_ids), task_set, partition, executor.exec_id)
         self.tasks[info.task_id] = task_set.running[info.task_id] = info
         attempt = self.failures[(task_set.stage.id, partition)]
-        return TaskSpec(task_id=info.task_id, partition=partition, attempt=attempt)
+        found = task_inputs(task_set.stage.rdd, partition)
+        inputs = cloudpickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL) if found else b""
+        return TaskSpec(task_id=info.task_id, partition=partition, attempt=attempt, inputs=inputs)
 
     def _send(self, executor: ExecutorView, task_set: TaskSet, specs: list[TaskSpec]) -> None:
         seen = self.sent[executor.exec_id]

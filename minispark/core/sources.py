@@ -24,15 +24,29 @@ MAX_BATCH = 1024  # PySpark's automatic batch size limit for parallelize
 
 
 class ParallelCollectionRDD(RDD[T]):
+    """The driver keeps the slices; each task receives only its own (``dag.task_inputs``)."""
+
     def __init__(self, ctx: ContextAPI, slices: list[Sequence[T]]) -> None:
         super().__init__(ctx)
-        self.slices = slices
+        self.slices: list[Sequence[T]] | None = slices
+        self.partitions = len(slices)
 
     def getNumPartitions(self) -> int:  # noqa: N802
-        return len(self.slices)
+        return self.partitions
+
+    def task_input(self, split: int) -> Sequence[T]:
+        assert self.slices is not None, "only the driver holds the slices"
+        return self.slices[split]
 
     def compute(self, split: int, context: TaskContext) -> Iterator[T]:
-        return iter(self.slices[split])
+        if self.slices is not None:
+            return iter(self.slices[split])
+        return iter(context.task_input(self.id, split))
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["slices"] = None  # travels with each task instead
+        return state
 
 
 class EmptyRDD(ParallelCollectionRDD[Any]):

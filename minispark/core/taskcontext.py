@@ -21,6 +21,7 @@ class TaskContext:
         self.partition_id = partition_id
         self.attempt = attempt
         self.accumulator_updates: dict[int, Any] = {}
+        self.task_inputs: dict[tuple[int, int], Any] = {}
 
     @classmethod
     def get(cls) -> TaskContext | None:
@@ -43,6 +44,15 @@ class TaskContext:
         ``merge_combiners``, or ``create_combiner``/``merge_value`` when the maps did not
         combine), otherwise the raw ``(key, value)`` pairs in no particular order."""
         raise NotImplementedError("this context cannot read shuffle output")
+
+    def task_input(self, rdd_id: int, partition: int) -> Any:
+        """Data the driver sent with this task for an RDD's partition (a parallelize slice)."""
+        try:
+            return self.task_inputs[(int(rdd_id), partition)]
+        except KeyError:
+            raise RuntimeError(
+                f"no input was sent for RDD {rdd_id} partition {partition}"
+            ) from None
 
     def cache_get(self, rdd_id: int, partition: int) -> list[Any] | None:
         return None

@@ -77,6 +77,7 @@ class TaskPool:
                 partition=spec.partition,
                 attempt=spec.attempt,
                 locations=self.locations[key],
+                inputs=spec.inputs,
             )
             self.queue.append((assignment, self.binaries[key]))
         self._dispatch()

@@ -61,6 +61,7 @@ class Assignment:
     partition: int
     attempt: int
     locations: dict[int, list[str]]
+    inputs: bytes = b""  # this task's own data (parallelize slices), pickled by the driver
 
 
 class FetchFailedError(Exception):
@@ -192,6 +193,8 @@ class TaskProcess:
         context = ClusterTaskContext(self.env, a, self.clients)
         taskcontext.set_current(context)
         try:
+            if a.inputs:
+                context.task_inputs = pickle.loads(a.inputs)
             rdd, work = self._stage(a)
             result = (
                 self._run_map(a, rdd, work, context)

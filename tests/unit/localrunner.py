@@ -25,6 +25,7 @@ import cloudpickle
 
 from minispark.core import taskcontext
 from minispark.core.api import ContextAPI
+from minispark.core.dag import task_inputs
 from minispark.core.dependency import NarrowDependency, ShuffleDependency
 from minispark.core.rdd import RDD
 from minispark.core.shared import merge_accumulator_updates
@@ -118,16 +119,19 @@ class LocalContext(ContextAPI):
         self._run_shuffles(rdd)
         task_rdd, task_func = _round_trip((rdd, func))
         stage = next(self._stages)
-        return [self._run_task(stage, task_rdd, task_func, split) for split in splits]
+        return [self._run_task(stage, rdd, task_rdd, task_func, split) for split in splits]
 
     def _run_task(
         self,
         stage: int,
+        original: RDD[Any],
         rdd: RDD[Any],
         func: Callable[[TaskContext, Iterator[Any]], Any],
         split: int,
     ) -> Any:
         context = LocalTaskContext(self, stage, split)
+        # As the cluster engine does: the task's own data travels with it, pickled.
+        context.task_inputs = _round_trip(task_inputs(original, split))
         previous = taskcontext.current()
         taskcontext.set_current(context)
         try:
@@ -147,7 +151,8 @@ class LocalContext(ContextAPI):
             stage = next(self._stages)
             map_task = functools.partial(_map_side, task_dep)
             self.shuffles[dep.shuffle_id] = [
-                self._run_task(stage, parent, map_task, split) for split in range(dep.num_maps)
+                self._run_task(stage, dep.rdd, parent, map_task, split)
+                for split in range(dep.num_maps)
             ]
 
 

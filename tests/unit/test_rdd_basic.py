@@ -121,11 +121,18 @@ def test_to_debug_string_shows_shuffles(sc: LocalContext) -> None:
 def test_pickled_rdd_has_no_context(sc: LocalContext) -> None:
     import cloudpickle
 
+    from minispark.core.dag import task_inputs
+
     rdd = sc.parallelize([1, 2]).map(lambda x: x + 1)
     copy = cloudpickle.loads(cloudpickle.dumps(rdd))
     assert copy.ctx is None
     assert rdd.ctx is sc
-    assert list(copy.iterator(1, TaskContext())) == [3]
+    assert copy.prev.slices is None  # the data is not in the stage's code ...
+    context = TaskContext()
+    context.task_inputs = task_inputs(rdd, 1)  # ... but sent with each task
+    assert list(copy.iterator(1, context)) == [3]
+    with pytest.raises(RuntimeError, match="no input was sent"):
+        list(copy.iterator(1, TaskContext()))
     with pytest.raises(RuntimeError, match="can only be invoked by the driver"):
         copy.map(lambda x: x)
 
