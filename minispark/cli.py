@@ -186,6 +186,7 @@ def run_master(args: argparse.Namespace) -> int:
         else int(env.get("webui_port") or conf.get("spark.master.ui.port") or 8080)
     )
     daemon.setup_logging()
+    daemon.log_settings("master", conf.redacted())
     return daemon.run(lambda: Master(conf, host=host, port=port, webui_port=webui), "master")
 
 
@@ -236,6 +237,7 @@ def run_worker(args: argparse.Namespace) -> int:
         local_dirs=local_dirs,
     )
     daemon.setup_logging()
+    daemon.log_settings("worker", conf.redacted())
     return daemon.run(lambda: Worker(conf, options), "worker")
 
 

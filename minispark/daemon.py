@@ -44,6 +44,12 @@ def setup_logging(level: str | None = None) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
+def log_settings(name: str, settings: dict[str, str]) -> None:
+    """What a daemon was started with, secrets redacted: the first thing an operator checks."""
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "all defaults"
+    log.info("%s settings: %s", name, shown)
+
+
 def run(make: Callable[[], Daemon], name: str) -> int:
     """Build the daemon inside the loop, serve until SIGTERM/SIGINT, then stop it cleanly."""
     return asyncio.run(_serve(make, name))

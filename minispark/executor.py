@@ -30,6 +30,7 @@ from .protocol import (
     ExecutorExiting,
     FetchFile,
     FileData,
+    ForgetStage,
     LaunchTasks,
     Message,
     RegisteredExecutor,
@@ -82,6 +83,7 @@ class Executor:
         self.pool: TaskPool | None = None
         self.early: list[LaunchTasks] = []  # tasks that arrived before the pool was ready
         self.limit_bytes = args.memory_mb * 2**20
+        self.env = self._environment()
 
     def _exit(self, code: int, why: str) -> None:
         if not self.done.is_set():
@@ -95,8 +97,11 @@ class Executor:
                 self.early.append(message)
             else:
                 self.pool.submit(message)
+        elif isinstance(message, ForgetStage):
+            if self.pool is not None:
+                self.pool.forget_stage((message.stage_id, message.stage_attempt))
         elif isinstance(message, UnpersistRdd):
-            for directory in self._environment().dirs:
+            for directory in self.env.dirs:
                 for block in directory.glob(f"rdd_{message.rdd_id}_*"):
                     block.unlink(missing_ok=True)
         elif isinstance(message, StopExecutor):
@@ -196,7 +201,7 @@ class Executor:
         await self._fetch_files(reply.files)
         # Forked after the files are in place, so every task process can import them; the
         # task processes close the sockets they inherit (taskprocess._detach).
-        self.pool = TaskPool(self._environment(), self.args.cores, self._task_done)
+        self.pool = TaskPool(self.env, self.args.cores, self._task_done)
         for launch in self.early:
             self.pool.submit(launch)
         self.early.clear()

@@ -424,6 +424,13 @@ class LaunchTasks(Message):
     tasks: list[TaskSpec]
 
 
+class ForgetStage(Message):
+    """A stage attempt is over: the executor may drop its code and shuffle locations."""
+
+    stage_id: int
+    stage_attempt: int
+
+
 class TaskFinished(Message):
     task_id: int
     result: bytes  # pickled return value (result tasks) or map output location (map tasks)
@@ -512,6 +519,7 @@ ToExecutor = (
     RegisteredExecutor
     | StopExecutor
     | LaunchTasks
+    | ForgetStage
     | UnpersistRdd
     | ShuffleBlock
     | FileData

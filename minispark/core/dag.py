@@ -60,13 +60,14 @@ class StageGraph:
     def _parents(self, rdd: Any) -> list[Stage]:
         """Map stages for every shuffle reachable through narrow dependencies only."""
         parents: dict[int, Stage] = {}
-        for dep in _shuffle_boundaries(rdd):
+        for dep in shuffle_boundaries(rdd):
             stage = self.map_stage(dep)
             parents[stage.id] = stage
         return list(parents.values())
 
 
-def _shuffle_boundaries(rdd: Any) -> Iterator[ShuffleDependency]:
+def shuffle_boundaries(rdd: Any) -> Iterator[ShuffleDependency]:
+    """Every shuffle ``rdd`` reads through narrow dependencies only (its stage's inputs)."""
     seen: set[int] = set()
     todo = [rdd]
     while todo:  # iterative: long lineages (iterative algorithms) would overflow recursion

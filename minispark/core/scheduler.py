@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import logging
 import pickle
@@ -24,7 +25,16 @@ from typing import Any, Protocol
 
 import cloudpickle
 
-from ..protocol import ExecutorExiting, LaunchTasks, TaskFailed, TaskFinished, TaskSpec
+from ..protocol import (
+    ExecutorExiting,
+    ForgetStage,
+    LaunchTasks,
+    Message,
+    TaskFailed,
+    TaskFinished,
+    TaskSpec,
+)
+from ..rpc import ConnectionClosed
 from .dag import Stage, StageGraph, task_inputs
 from .progress import Progress
 
@@ -79,7 +89,7 @@ class ExecutorView(Protocol):
     exec_id: int
     cores: int
 
-    def send(self, message: LaunchTasks) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
 class JobScheduler:
@@ -131,10 +141,27 @@ class JobScheduler:
         if job in self.jobs:
             self.jobs.remove(job)
         for task_set in [t for t in self.task_sets if t.job is job]:
-            task_set.zombie = True
-            task_set.pending.clear()
-            if not task_set.running:
-                self.task_sets.remove(task_set)
+            self._abandon(task_set)
+
+    def _abandon(self, task_set: TaskSet) -> None:
+        """Launch nothing more from it; it ends when its running tasks have reported."""
+        task_set.zombie = True
+        task_set.pending.clear()
+        if not task_set.running:
+            self._end(task_set)
+
+    def _end(self, task_set: TaskSet) -> None:
+        """Forget a finished task set, and tell the executors that hold its code to drop it."""
+        if task_set not in self.task_sets:
+            return
+        self.task_sets.remove(task_set)
+        forget = ForgetStage(stage_id=task_set.key[0], stage_attempt=task_set.key[1])
+        for executor in self.executors():
+            held = self.sent.get(executor.exec_id)
+            if held is not None and task_set.key in held:
+                held.discard(task_set.key)
+                with contextlib.suppress(ConnectionClosed):
+                    executor.send(forget)
 
     def _fail(self, job: Job, reason: str) -> None:
         if not job.finished.is_set():
@@ -250,9 +277,8 @@ class JobScheduler:
         task_set = info.task_set
         task_set.running.pop(info.task_id, None)
         self.tasks.pop(info.task_id, None)
-        finished = not task_set.running and (task_set.zombie or not task_set.pending)
-        if finished and task_set in self.task_sets:
-            self.task_sets.remove(task_set)
+        if not task_set.running and (task_set.zombie or not task_set.pending):
+            self._end(task_set)
 
     # -------------------------------------------------------------------- events
 
@@ -311,11 +337,7 @@ class JobScheduler:
         outputs = self.map_outputs.get(m.fetch_failed_shuffle)
         if outputs is not None and 0 <= m.fetch_failed_map < len(outputs):
             outputs[m.fetch_failed_map] = None
-        task_set = info.task_set
-        task_set.zombie = True
-        task_set.pending.clear()
-        if not task_set.running and task_set in self.task_sets:
-            self.task_sets.remove(task_set)
+        self._abandon(info.task_set)
 
     def _count_failure(self, info: TaskInfo, error: str, trace: str) -> None:
         stage, partition = info.task_set.stage, info.partition

@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from ..protocol import LaunchTasks, Message, TaskFailed
-from .taskprocess import Assignment, Environment, main
+from .taskprocess import STAGE_CACHE, Assignment, Environment, main
 
 log = logging.getLogger("minispark.taskpool")
 _fork = multiprocessing.get_context("fork")
@@ -34,7 +34,9 @@ class _Slot:
         self.process.start()
         child.close()
         self.conn: Connection = parent
-        self.seen: set[tuple[int, int]] = set()
+        # The stages whose code this process holds, oldest first: the same bound and the same
+        # eviction order as the process's own cache, so a stage it dropped gets its code again.
+        self.seen: dict[tuple[int, int], None] = {}
         self.task_id: int | None = None
 
 
@@ -92,7 +94,9 @@ class TaskPool:
 
     def _send(self, slot: _Slot, assignment: Assignment, binary: bytes) -> None:
         if assignment.stage_key not in slot.seen:
-            slot.seen.add(assignment.stage_key)
+            if len(slot.seen) >= STAGE_CACHE:
+                del slot.seen[next(iter(slot.seen))]
+            slot.seen[assignment.stage_key] = None
             assignment = Assignment(**{**vars(assignment), "binary": binary})
         slot.task_id = assignment.task_id
         try:
@@ -129,6 +133,7 @@ class TaskPool:
         self._dispatch()
 
     def forget_stage(self, key: tuple[int, int]) -> None:
+        """The driver finished this stage attempt: its code and locations can go."""
         self.binaries.pop(key, None)
         self.locations.pop(key, None)
 

@@ -117,6 +117,7 @@ class Master:
         self.recovery = Recovery(self, conf)
         self.drivers = Drivers(self, conf.get_int("spark.deploy.retainedDrivers") or 200)
         self.suspended_ = False  # ZooKeeper connection suspended: schedule nothing
+        self._schedule_pending = False  # a placement pass is already queued on the loop
         self.exit_code = 0
         self._handlers: dict[type, Callable[[Connection, Any], Message | None]] = {
             RegisterWorker: self._on_register_worker,
@@ -567,7 +568,7 @@ class Master:
 
     def schedule_soon(self) -> None:
         """Coalesce bursts of changes (e.g. many executor updates) into one placement pass."""
-        if not getattr(self, "_schedule_pending", False):
+        if not self._schedule_pending:
             self._schedule_pending = True
             asyncio.get_running_loop().call_soon(self._run_schedule)
 

@@ -18,30 +18,27 @@ def test_env_file_and_daemon_opts_configure_a_worker(cluster: Cluster) -> None:
         'MINISPARK_DAEMON_OPTS="-Dspark.worker.timeout=7s -Dspark.deploy.spreadOut=false"\n'
     )
     master = cluster.master()
-    worker = cluster.worker(url_of(master), extra=[])
-    # The harness passes --cores/--memory; a worker started without them reads the env file.
-    worker.proc.terminate()
-    worker.proc.wait()
-    bare = cluster._spawn(
-        "bare",
-        [
-            "worker",
-            url_of(master),
-            "--host",
-            "127.0.0.1",
-            "--webui-port",
-            "0",
-            "--work-dir",
-            str(cluster.root / "bare"),
-        ],
-        [],
-        None,
-    )
+    # Started without --cores/--memory (the harness always passes them): the env file decides.
+    args = [
+        "worker",
+        url_of(master),
+        "--host",
+        "127.0.0.1",
+        "--webui-port",
+        "0",
+        "--work-dir",
+        str(cluster.root / "bare"),
+    ]
+    bare = cluster._spawn("bare", args, [], None)
     try:
         (info,) = wait_for(
             lambda: [w for w in master.json()["workers"] if w["state"] == "ALIVE"], "registration"
         )
         assert (info["cores"], info["memory"]) == (3, 1536)
+        # MINISPARK_DAEMON_OPTS from the same file reached both daemons.
+        expected = "spark.deploy.spreadOut=false, spark.worker.timeout=7s"
+        assert f"master settings: {expected}" in master.log()
+        assert f"worker settings: {expected}" in (cluster.root / "bare.log").read_text()
     finally:
         bare.terminate()
         bare.wait(10)

@@ -33,6 +33,7 @@ def test_authenticated_cluster_runs_and_refuses_strangers(cluster: Cluster) -> N
     cluster.wait_registered(master, 1)
     wait_for(lambda: "authentication failed" in master.log(), "the wrong secret to be refused")
     assert "refused: authentication failed" in intruder.log()
+    assert SECRET not in master.log() and "(redacted)" in master.log()  # never logged
     assert master.json()["aliveworkers"] == 1
 
     # An authenticated driver gets executors, which authenticate to driver and worker too.

@@ -25,8 +25,8 @@ import cloudpickle
 
 from minispark.core import taskcontext
 from minispark.core.api import ContextAPI
-from minispark.core.dag import task_inputs
-from minispark.core.dependency import NarrowDependency, ShuffleDependency
+from minispark.core.dag import shuffle_boundaries, task_inputs
+from minispark.core.dependency import ShuffleDependency
 from minispark.core.rdd import RDD
 from minispark.core.shared import merge_accumulator_updates
 from minispark.core.sparkconf import SparkConf
@@ -143,7 +143,7 @@ class LocalContext(ContextAPI):
 
     def _run_shuffles(self, rdd: RDD[Any]) -> None:
         """Compute the map side of every shuffle ``rdd`` reads, parents first."""
-        for dep in _shuffle_dependencies(rdd):
+        for dep in shuffle_boundaries(rdd):
             if dep.shuffle_id in self.shuffles:
                 continue
             self._run_shuffles(dep.rdd)
@@ -154,23 +154,6 @@ class LocalContext(ContextAPI):
                 self._run_task(stage, dep.rdd, parent, map_task, split)
                 for split in range(dep.num_maps)
             ]
-
-
-def _shuffle_dependencies(rdd: RDD[Any]) -> list[ShuffleDependency]:
-    found: list[ShuffleDependency] = []
-    todo = [rdd]
-    seen: set[int] = set()
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        for dep in current.dependencies():
-            if isinstance(dep, ShuffleDependency):
-                found.append(dep)
-            elif isinstance(dep, NarrowDependency):
-                todo.append(dep.rdd)
-    return found
 
 
 def _map_side(
