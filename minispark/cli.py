@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("worker", help="run a worker", description="Run a worker in the foreground.")
     w.add_argument("master_url", metavar="MASTER_URL", help="minispark://host:port[,host:port...]")
-    w.add_argument("--host", help="address to bind and advertise (default: this host's name)")
+    w.add_argument(
+        "--host", help="address to bind and advertise (default: $MINISPARK_WORKER_HOST or hostname)"
+    )
     w.add_argument(
         "--port", type=_port, help="RPC port (default: $MINISPARK_WORKER_PORT or random)"
     )
@@ -226,7 +228,7 @@ def run_worker(args: argparse.Namespace) -> int:
     local_dirs = [Path(p).absolute() for p in local.split(",")] if local else [work_dir / "local"]
     options = WorkerOptions(
         masters=masters,
-        host=args.host or _hostname(),
+        host=args.host or env.get("host") or _hostname(),
         port=args.port if args.port is not None else int(env.get("port", 0)),
         webui_port=args.webui_port
         if args.webui_port is not None

@@ -842,6 +842,7 @@ _ROLE_ENV: dict[str, dict[str, tuple[str, str]]] = {
         "webui_port": ("MINISPARK_MASTER_WEBUI_PORT", "port"),
     },
     "worker": {
+        "host": ("MINISPARK_WORKER_HOST", "host"),
         "cores": ("MINISPARK_WORKER_CORES", "cores"),
         "memory": ("MINISPARK_WORKER_MEMORY", "memory"),
         "port": ("MINISPARK_WORKER_PORT", "port"),

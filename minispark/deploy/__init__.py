@@ -1,0 +1,1 @@
+"""Controller-side helpers for the Ansible distribution (standard library only)."""

@@ -1,0 +1,387 @@
+"""``python3 -m minispark.ops CHECK ...``: probes and health gates for playbooks and Fabric.
+
+Each run prints one JSON object on stdout (Ansible's ``from_json``) and exits 0; on failure
+it prints one line on stderr and exits 1; on bad usage, one line and exit 2. Never a
+traceback: the line is what the operator reads in the playbook's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import checks, table
+from .gate import Check, wait_until
+from .probes import (
+    ProbeError,
+    cluster_snapshot,
+    decommission_worker,
+    leading_state,
+    probe_master,
+    split_address,
+    web_url,
+    zookeeper_mode,
+)
+
+PROG = "minispark.ops"
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+Output = dict[str, Any] | str
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake is one line naming it and where the help is, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ---- argument types: a bad value is a usage error (exit 2), caught before any probe ------
+
+
+def _zookeeper(text: str) -> str:
+    try:
+        split_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _web(text: str) -> str:
+    try:
+        web_url(text, "/")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _webs(text: str) -> list[str]:
+    addresses = [a.strip() for a in text.split(",") if a.strip()]
+    if not addresses:
+        raise argparse.ArgumentTypeError("give at least one master as HOST:WEBPORT")
+    return [_web(a) for a in addresses]
+
+
+def _zookeepers(text: str) -> list[str]:
+    return [_zookeeper(a.strip()) for a in text.split(",") if a.strip()]
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (e.g. 0.5, 120)")
+    return value
+
+
+def _secret_file(text: str) -> str:
+    # The message names the file, never what is in it.
+    try:
+        secret = Path(text).read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+        raise argparse.ArgumentTypeError(f"cannot read {text}: {reason}") from None
+    if not secret:
+        raise argparse.ArgumentTypeError(f"{text} is empty")
+    return secret
+
+
+# ---- commands ---------------------------------------------------------------------------
+
+
+def _gate(args: argparse.Namespace, check: Check, goal: str) -> float:
+    """Run the gate with the command's options; ProbeError naming ``goal`` if it fails."""
+    result = wait_until(
+        check, consecutive=args.consecutive, interval=args.interval, timeout=args.timeout
+    )
+    if not result.passed:
+        raise ProbeError(
+            f"gave up waiting for {goal} after {result.elapsed:.1f}s and {result.attempts} "
+            f"checks: {result.reason}"
+        )
+    return round(result.elapsed, 3)
+
+
+def run_zk_mode(args: argparse.Namespace) -> Output:
+    return {"member": args.member, "mode": zookeeper_mode(args.member)}
+
+
+def run_wait_zk(args: argparse.Namespace) -> Output:
+    check = checks.ZookeeperServes(args.member, allow_standalone=args.allow_standalone)
+    elapsed = _gate(args, check, f"zookeeper {args.member} to serve in a quorum")
+    return {"member": args.member, "mode": check.mode, "elapsed": elapsed}
+
+
+def run_master_state(args: argparse.Namespace) -> Output:
+    return {"master": args.master, **probe_master(args.master, secret=args.secret)}
+
+
+def run_wait_master(args: argparse.Namespace) -> Output:
+    check = checks.MasterStatus(args.master, args.status, secret=args.secret)
+    wanted = "ALIVE or STANDBY" if args.status == checks.ANY else args.status
+    elapsed = _gate(args, check, f"master {args.master} to be {wanted}")
+    state = check.state or {}
+    return {"master": args.master, "status": state.get("status"), "elapsed": elapsed}
+
+
+def run_wait_leader(args: argparse.Namespace) -> Output:
+    check = checks.SingleLeader(args.masters, secret=args.secret)
+    elapsed = _gate(args, check, "exactly one ALIVE master")
+    return {"leader": check.leader, "elapsed": elapsed}
+
+
+def run_wait_worker(args: argparse.Namespace) -> Output:
+    check = checks.WorkerAlive(
+        args.masters, args.host, args.cores, args.memory_mb, secret=args.secret
+    )
+    _gate(args, check, f"an ALIVE worker on {args.host}")
+    return check.worker or {}
+
+
+def run_decommission(args: argparse.Namespace) -> Output:
+    master = leading_state(args.masters, secret=args.secret)[0]
+    ids = decommission_worker(master, args.host, secret=args.secret)
+    return {"master": master, "host": args.host, "decommissioned": ids}
+
+
+def run_snapshot(args: argparse.Namespace) -> Output:
+    snapshot = cluster_snapshot(args.masters, args.zookeepers, secret=args.secret)
+    if args.format == "table":
+        return table.render(snapshot)
+    # The playbooks' health report shows the table and asserts on the problems.
+    return {
+        **snapshot.to_json(),
+        "problems": snapshot.problems(args.expect_workers),
+        "table": table.render(snapshot),
+    }
+
+
+# ---- the parser -------------------------------------------------------------------------
+
+Runner = Callable[[argparse.Namespace], Output]
+
+GATE_HELP = (
+    "Checks every --interval seconds and succeeds once the condition held on --consecutive "
+    "checks in a row; fails after --timeout seconds with what the last check saw."
+)
+
+
+def _secret_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--secret-file",
+        dest="secret",
+        type=_secret_file,
+        default=default,
+        metavar="PATH",
+        help="file holding the cluster secret (spark.authenticate.secret), sent to the "
+        "masters' web ports as a bearer token; never printed",
+    )
+
+
+def _gate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--consecutive",
+        type=_positive_int,
+        default=3,
+        metavar="N",
+        help="good checks in a row needed (default 3)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        default=1.0,
+        metavar="S",
+        help="seconds between checks (default 1)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=120.0,
+        metavar="S",
+        help="seconds before giving up (default 120)",
+    )
+
+
+def _command(
+    subparsers: Any, name: str, run: Runner, summary: str, details: str, *, gate: bool = False
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=summary, description=f"{summary} {details}{' ' + GATE_HELP if gate else ''}"
+    )
+    parser.set_defaults(run=run, command=name)
+    # Also accepted after the command name; SUPPRESS keeps the global value when absent.
+    _secret_option(parser, argparse.SUPPRESS)
+    if gate:
+        _gate_options(parser)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Probe a running minispark cluster from the operator's machine. Each "
+        "command prints one JSON object and exits 0, or prints one line on stderr and exits 1 "
+        "(2 for a usage mistake). Addresses are HOST:PORT; a master's is its web port "
+        "(8080 by default), optionally with http:// or https://.",
+    )
+    _secret_option(parser, None)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="CHECK", parser_class=OneLineParser
+    )
+
+    p = _command(
+        sub,
+        "zk-mode",
+        run_zk_mode,
+        "Ask one ZooKeeper member its mode.",
+        "Prints leader, follower, standalone or observer; fails if the member cannot "
+        "be reached or does not serve (no quorum).",
+    )
+    p.add_argument("member", type=_zookeeper, metavar="HOST:PORT", help="client port")
+
+    p = _command(
+        sub,
+        "wait-zk",
+        run_wait_zk,
+        "Wait until a ZooKeeper member serves in a quorum.",
+        "Serving means mode leader, follower or observer.",
+        gate=True,
+    )
+    p.add_argument("member", type=_zookeeper, metavar="HOST:PORT", help="client port")
+    p.add_argument(
+        "--allow-standalone",
+        action="store_true",
+        help="a member running standalone (a one-server setup) counts as serving",
+    )
+
+    p = _command(
+        sub,
+        "master-state",
+        run_master_state,
+        "Print a master's state (its /json).",
+        "A master that cannot be reached is reported as status UNREACHABLE with the "
+        "reason, with exit 0: treat it like a standby.",
+    )
+    p.add_argument("master", type=_web, metavar="HOST:WEBPORT")
+
+    p = _command(
+        sub,
+        "wait-master",
+        run_wait_master,
+        "Wait until a master reports a status.",
+        "ALIVE is the leader, STANDBY a master waiting to lead, ANY either of the two "
+        "(the master serves).",
+        gate=True,
+    )
+    p.add_argument("master", type=_web, metavar="HOST:WEBPORT")
+    p.add_argument(
+        "--status",
+        choices=checks.MASTER_WANTED,
+        default=checks.ANY,
+        help="the status to wait for (default ANY)",
+    )
+
+    p = _command(
+        sub,
+        "wait-leader",
+        run_wait_leader,
+        "Wait until exactly one of the masters leads (is ALIVE).",
+        "Masters that cannot be reached count as not leading; the same master must "
+        "lead on every check of the streak.",
+        gate=True,
+    )
+    p.add_argument("masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...")
+
+    p = _command(
+        sub,
+        "wait-worker",
+        run_wait_worker,
+        "Wait until the leading master lists an ALIVE worker on a host.",
+        "Prints the leader's entry for that worker; with --cores or --memory-mb the "
+        "worker must offer exactly that much.",
+        gate=True,
+    )
+    p.add_argument("masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...")
+    p.add_argument("host", metavar="HOST", help="the host the worker registered with")
+    p.add_argument("--cores", type=_positive_int, metavar="N")
+    p.add_argument("--memory-mb", type=_positive_int, metavar="M")
+
+    p = _command(
+        sub,
+        "decommission",
+        run_decommission,
+        "Decommission the workers on a host, through the leading master.",
+        "They take no new executors; running ones finish. Prints the ids of the "
+        "workers decommissioned: none if there was no ALIVE worker on the host.",
+    )
+    p.add_argument("masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...")
+    p.add_argument("host", metavar="HOST", help="the host the worker registered with")
+
+    p = _command(
+        sub,
+        "snapshot",
+        run_snapshot,
+        "Show the whole cluster at once: ZooKeeper modes, master statuses, and the "
+        "leader's workers, applications and drivers.",
+        "Never fails because a daemon is down: its line says why. --format table "
+        "prints a text table for people instead of JSON.",
+    )
+    p.add_argument(
+        "--masters", type=_webs, default=[], metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,..."
+    )
+    p.add_argument(
+        "--expect-workers",
+        type=int,
+        metavar="N",
+        help="count fewer than N ALIVE workers as a problem (JSON's problems list)",
+    )
+    p.add_argument(
+        "--zookeepers",
+        type=_zookeepers,
+        default=[],
+        metavar="MEMBERS",
+        help="HOST:PORT,HOST:PORT,...",
+    )
+    p.add_argument("--format", choices=("json", "table"), default="json")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "snapshot" and not (args.masters or args.zookeepers):
+        parser.error("snapshot: give --masters, --zookeepers or both")
+    prefix = f"{PROG} {args.command}"
+    try:
+        output = args.run(args)
+    except ProbeError as exc:
+        print(f"{prefix}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours: still one line, so the playbook output stays legible
+        print(f"{prefix}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if isinstance(output, str):
+        sys.stdout.write(output)
+    else:
+        print(json.dumps(output))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
