@@ -151,6 +151,12 @@ def run_wait_worker(args: argparse.Namespace) -> Output:
     return check.worker or {}
 
 
+def run_wait_drained(args: argparse.Namespace) -> Output:
+    check = checks.WorkerDrained(args.masters, args.host, secret=args.secret)
+    elapsed = _gate(args, check, f"the executors on {args.host} to end")
+    return {"host": args.host, "elapsed": elapsed}
+
+
 def run_decommission(args: argparse.Namespace) -> Output:
     master = leading_state(args.masters, secret=args.secret)[0]
     ids = decommission_worker(master, args.host, secret=args.secret)
@@ -318,6 +324,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("host", metavar="HOST", help="the host the worker registered with")
     p.add_argument("--cores", type=_positive_int, metavar="N")
     p.add_argument("--memory-mb", type=_positive_int, metavar="M")
+
+    p = _command(
+        sub,
+        "wait-drained",
+        run_wait_drained,
+        "Wait until no executor runs on a host's workers.",
+        "Use after decommission: running applications keep their executors there until "
+        "they end; a restart before that makes their tasks run again elsewhere.",
+        gate=True,
+    )
+    p.add_argument("masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...")
+    p.add_argument("host", metavar="HOST", help="the host the worker registered with")
 
     p = _command(
         sub,

@@ -135,3 +135,23 @@ class WorkerAlive:
             f"offers {worker.get('cores')} cores and {worker.get('memory')} MiB, "
             f"not {' and '.join(wanted)}"
         )
+
+
+@dataclass
+class WorkerDrained:
+    """No worker on ``host`` runs executors any more (a decommissioned worker's executors
+    finish their applications; none is placed there again)."""
+
+    masters: list[str]
+    host: str
+    timeout: float = DEFAULT_TIMEOUT
+    secret: str | None = None
+    busy: int = 0
+
+    def __call__(self) -> tuple[bool, str]:
+        _, state = leading_state(self.masters, self.timeout, secret=self.secret)
+        on_host = [w for w in state.get("workers", []) if w.get("host") == self.host]
+        self.busy = sum(int(w.get("coresused", 0)) for w in on_host)
+        if self.busy:
+            return False, f"executors still use {self.busy} cores on {self.host}"
+        return True, f"no executor runs on {self.host}"
