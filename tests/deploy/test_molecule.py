@@ -42,4 +42,4 @@ def test_role_scenario(role: str) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-8000:]
     # The idempotence step really ran and found nothing to change.
-    assert "Idempotence completed successfully" in output, output[-8000:]
+    assert "default > idempotence: Executed: Successful" in output, output[-8000:]
