@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,6 +43,10 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 # ---- argument types: a bad value is a usage error (exit 2), caught before any probe ------
+
+
+# Where the secret may come from instead of --secret-file.
+SECRET_ENV = "MINISPARK_SECRET"
 
 
 def _zookeeper(text: str) -> str:
@@ -193,7 +198,7 @@ def _secret_option(parser: argparse.ArgumentParser, default: Any) -> None:
         default=default,
         metavar="PATH",
         help="file holding the cluster secret (spark.authenticate.secret), sent to the "
-        "masters' web ports as a bearer token; never printed",
+        f"masters' web ports as a bearer token; never printed (default: ${SECRET_ENV})",
     )
 
 
@@ -382,6 +387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "snapshot" and not (args.masters or args.zookeepers):
         parser.error("snapshot: give --masters, --zookeepers or both")
+    if getattr(args, "secret", None) is None:
+        # The playbooks pass the secret in the environment: never on a command line, where
+        # `ps` and Ansible's output would show it.
+        args.secret = os.environ.get(SECRET_ENV) or None
     prefix = f"{PROG} {args.command}"
     try:
         output = args.run(args)

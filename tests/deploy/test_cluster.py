@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
 
+from minispark.deploy import wheelhouse
 from minispark.ops import probes
 from minispark.ops.gate import wait_until
 from tests.deploy.ansible import REPO, Run, playbook
@@ -168,6 +170,74 @@ def test_standby_takes_over_when_the_leader_host_dies(deployed: Lab) -> None:
         timeout=180,
     )
     assert rejoined.passed, rejoined.reason
+
+
+def _bumped_wheelhouse(tmp_path: Path) -> Path:
+    """A wheelhouse of this checkout with the version raised to 0.1.1, like a new release."""
+    source = tmp_path / "release"
+    shutil.copytree(
+        REPO / "minispark", source / "minispark", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for path in (source / "pyproject.toml", source / "minispark" / "__init__.py"):
+        text = path.read_text()
+        assert '"0.1.0"' in text, path
+        path.write_text(text.replace('"0.1.0"', '"0.1.1"', 1))
+    built = wheelhouse.build(tmp_path / "wheelhouse", repo=source)
+    assert str(built["minispark_wheel"]).startswith("minispark-0.1.1-")
+    return tmp_path / "wheelhouse"
+
+
+def _main_pid(lab: Lab, host: str, unit: str) -> str:
+    return lab.ssh(host, f"systemctl show --property MainPID --value {unit}").stdout.strip()
+
+
+def test_upgrade_rolls_a_new_release_leader_last(deployed: Lab, tmp_path: Path) -> None:
+    webs = _web(deployed, MASTERS)
+    leader_before = probes.leader(webs)
+    zookeeper_pids = {h: _main_pid(deployed, h, "zookeeper") for h in MASTERS}
+    directory = _bumped_wheelhouse(tmp_path)
+    run = playbook(
+        "upgrade.yml",
+        deployed.inventory,
+        "-e",
+        "zookeeper_heap_mb=256",
+        "-e",
+        "minispark_wheelhouse_build=false",
+        "-e",
+        f"minispark_wheelhouse_dir={directory}",
+    )
+    _assert_ok(run)
+    TIMINGS.append(f"upgrade.yml to a new release: {run.seconds:.0f}s")
+    for host in MASTERS + WORKERS:
+        version = deployed.ssh(host, "/opt/minispark/venv/bin/minispark --version").stdout
+        assert version.strip() == "minispark 0.1.1", (host, version)
+    # The leader went last, so leadership moved once, to an already upgraded standby.
+    leader_after = probes.leader(webs)
+    assert leader_after is not None and leader_after != leader_before
+    # Nothing of ZooKeeper's changed, so no member restarted.
+    assert {h: _main_pid(deployed, h, "zookeeper") for h in MASTERS} == zookeeper_pids
+    _, state = probes.leading_state(webs)
+    assert sorted(w["host"] for w in state["workers"] if w["state"] == "ALIVE") == sorted(
+        deployed.host(w).address for w in WORKERS
+    )
+
+
+def test_a_worker_is_removed_and_added_back(
+    deployed: Lab, tmp_path: Path, deploy_args: tuple[str, ...]
+) -> None:
+    webs = _web(deployed, MASTERS)
+    address = deployed.host("w3").address
+    run = playbook("remove_node.yml", deployed.inventory, "-e", "node=w3", "-e", "confirm=yes")
+    _assert_ok(run)
+    assert probes.worker_registered(webs, address) is None
+    gone = deployed.ssh("w3", "ls /etc/systemd/system/minispark-worker.service", check=False)
+    assert gone.returncode != 0
+    run = playbook("scale.yml", deployed.inventory, *deploy_args, "--limit", "w3")
+    _assert_ok(run)
+    worker = probes.worker_registered(webs, address)
+    assert worker is not None and worker["cores"] == 1
 
 
 def test_reset_leaves_nothing_behind(deployed: Lab, tmp_path: Path) -> None:
