@@ -202,6 +202,14 @@ def _secret_option(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
+def _masters_and_host(parser: argparse.ArgumentParser) -> None:
+    """The arguments of the commands about one worker host, as the leader sees it."""
+    parser.add_argument(
+        "masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,..."
+    )
+    parser.add_argument("host", metavar="HOST", help="the host the worker registered with")
+
+
 def _gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--consecutive",
@@ -325,8 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         "worker must offer exactly that much.",
         gate=True,
     )
-    p.add_argument("masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...")
-    p.add_argument("host", metavar="HOST", help="the host the worker registered with")
+    _masters_and_host(p)
     p.add_argument("--cores", type=_positive_int, metavar="N")
     p.add_argument("--memory-mb", type=_positive_int, metavar="M")
 
@@ -339,8 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         "they end; a restart before that makes their tasks run again elsewhere.",
         gate=True,
     )
-    p.add_argument("masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...")
-    p.add_argument("host", metavar="HOST", help="the host the worker registered with")
+    _masters_and_host(p)
 
     p = _command(
         sub,
@@ -350,8 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
         "They take no new executors; running ones finish. Prints the ids of the "
         "workers decommissioned: none if there was no ALIVE worker on the host.",
     )
-    p.add_argument("masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...")
-    p.add_argument("host", metavar="HOST", help="the host the worker registered with")
+    _masters_and_host(p)
 
     p = _command(
         sub,

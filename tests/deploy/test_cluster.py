@@ -224,12 +224,21 @@ def test_upgrade_rolls_a_new_release_leader_last(deployed: Lab, tmp_path: Path) 
     )
 
 
-def test_a_worker_is_removed_and_added_back(
+def test_a_dead_worker_is_removed_then_added_back(
     deployed: Lab, tmp_path: Path, deploy_args: tuple[str, ...]
 ) -> None:
     webs = _web(deployed, MASTERS)
     address = deployed.host("w3").address
-    run = playbook("remove_node.yml", deployed.inventory, "-e", "node=w3", "-e", "confirm=yes")
+    remove = ("-e", "node=w3", "-e", "confirm=yes")
+    # The host is dead: the leader still decommissions its worker and the run succeeds.
+    deployed.kill_host("w3")
+    run = playbook("remove_node.yml", deployed.inventory, *remove)
+    assert run.returncode == 0, run.explain()
+    assert probes.worker_registered(webs, address) is None
+    # It comes back (its unit still enabled, so its worker registers again); removing it
+    # now also uninstalls it from the host.
+    deployed.start_host("w3")
+    run = playbook("remove_node.yml", deployed.inventory, *remove)
     _assert_ok(run)
     assert probes.worker_registered(webs, address) is None
     gone = deployed.ssh("w3", "ls /etc/systemd/system/minispark-worker.service", check=False)

@@ -592,3 +592,45 @@ runpy.run_module("minispark.ops", run_name="__main__", alter_sys=True)
     assert done.stdout == ""
     assert done.stderr.startswith("minispark.ops zk-mode: zookeeper 127.0.0.1:")
     assert done.stderr.endswith(": cannot connect: Connection refused\n")
+
+
+# ---- drained workers, health problems, the secret from the environment -----------------
+
+
+def test_drained_check_waits_for_the_hosts_executors(servers: Servers) -> None:
+    busy = {**worker("10.0.0.5", state="DECOMMISSIONED"), "coresused": 2}
+    master = servers.master("ALIVE", busy, worker("10.0.0.6"))
+    check = checks.WorkerDrained([master.address], "10.0.0.5")
+    assert check() == (False, "executors still use 2 cores on 10.0.0.5")
+    master.state("ALIVE", {**busy, "coresused": 0}, worker("10.0.0.6"))
+    assert check() == (True, "no executor runs on 10.0.0.5")
+
+
+def test_snapshot_problems_name_what_is_unhealthy(servers: Servers) -> None:
+    leader = servers.master("ALIVE", worker("10.0.0.5"), worker("10.0.0.6", state="DEAD"))
+    standby = servers.master("STANDBY")
+    members = [servers.zookeeper(SRVR.format(mode=m)) for m in ("leader", "follower")]
+    zookeepers = [m.address for m in members]
+    healthy = cluster_snapshot([leader.address, standby.address], zookeepers)
+    assert healthy.problems(expected_workers=1) == []
+    assert healthy.problems(expected_workers=2) == ["1 of 2 workers are ALIVE"]
+    leader.state("STANDBY")
+    dead = dead_address()
+    lost = cluster_snapshot([leader.address, standby.address], [*zookeepers, dead])
+    found = lost.problems()
+    assert found[0].startswith(f"ZooKeeper {dead} does not serve (")
+    assert found[1].startswith("no single master is ALIVE (")
+
+
+def test_cli_takes_the_secret_from_the_environment(
+    servers: Servers, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    master = servers.master("ALIVE", worker("10.0.0.5"))
+    master.secret = "s3cret"
+    master.answer("POST", "/workers/kill", 200, {"decommissioned": ["worker-1"]})
+    code, _, err = run_cli(capsys, "decommission", master.address, "10.0.0.5")
+    assert code == 1 and "secret" in err
+    monkeypatch.setenv("MINISPARK_SECRET", "s3cret")
+    code, out, err = run_cli(capsys, "decommission", master.address, "10.0.0.5")
+    assert code == 0, err
+    assert master.seen[-1][2] == "Bearer s3cret" and "s3cret" not in out + err
