@@ -198,7 +198,10 @@ class Connection:
         self._pending[request_id] = future
         try:
             self._write(REQUEST, request_id, message)
-            reply = await asyncio.wait_for(future, timeout)
+            # Awaited directly (not through wait_for's extra waiter), so that the asker
+            # resumes within the one yield run() makes after handing it the reply.
+            async with asyncio.timeout(timeout):
+                reply = await future
         finally:
             self._pending.pop(request_id, None)
         if isinstance(reply, Failure):
@@ -242,6 +245,11 @@ class Connection:
                 body = await _read_frame(self._reader, self._max_frame)
                 kind, request_id, message = decode(self._decoder, body)
                 self._dispatch(kind, request_id, message)
+                if kind == REPLY:
+                    # Let the asker act on its reply before the next frame is handled: a
+                    # master sends LaunchExecutor right after RegisteredWorker, and a worker
+                    # that has not taken in the reply yet would drop it as not its leader's.
+                    await asyncio.sleep(0)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         except ValueError as exc:  # MalformedFrame, or a frame over the size limit
