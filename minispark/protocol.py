@@ -313,6 +313,9 @@ class MasterChanged(Message):
 class RegisterApplication(Message):
     app: ApplicationDescription
     app_id: str = ""  # set when re-registering with a new leader: keep the same application
+    # Executor ids below this were used already: a leader that never heard of the app must
+    # not hand them out again (the driver still knows the old executors by those ids).
+    next_exec_id: int = 0
 
 
 class UnregisterApplication(Message):

@@ -109,6 +109,12 @@ class AppStatus:
     epoch: int = 0
     executors: dict[int, ExecutorHandle] = field(default_factory=dict)
     ended: str = ""  # why the master removed us, when it did
+    # One past the highest executor id this application has seen, ended executors included.
+    next_exec_id: int = 0
+
+    def add_executor(self, handle: ExecutorHandle) -> None:
+        self.executors[handle.exec_id] = handle
+        self.next_exec_id = max(self.next_exec_id, handle.exec_id + 1)
 
 
 class AppClient:
@@ -195,7 +201,9 @@ class AppClient:
             log.debug("cannot reach master %s:%d: %s", host, port, exc)
             return
         try:
-            request = RegisterApplication(app=desc, app_id=self.status.app_id)
+            request = RegisterApplication(
+                app=desc, app_id=self.status.app_id, next_exec_id=self.status.next_exec_id
+            )
             reply = await conn.ask(request, timeout=10)
         except (rpc.ConnectionClosed, TimeoutError, rpc.RpcError):
             conn.close()
@@ -252,8 +260,8 @@ class AppClient:
         if getattr(message, "epoch", self.status.epoch) < self.status.epoch:
             return None  # from a deposed leader
         if isinstance(message, ExecutorAdded):
-            self.status.executors[message.exec_id] = ExecutorHandle(
-                message.exec_id, message.worker_id, message.host, message.cores
+            self.status.add_executor(
+                ExecutorHandle(message.exec_id, message.worker_id, message.host, message.cores)
             )
             log.info(
                 "executor %d granted on %s (%d cores)",
@@ -281,7 +289,7 @@ class AppClient:
         handle = self.status.executors.get(m.exec_id)
         if handle is None:  # it registered before the master's ExecutorAdded reached us
             handle = ExecutorHandle(m.exec_id, "", m.host, m.cores)
-            self.status.executors[m.exec_id] = handle
+            self.status.add_executor(handle)
         handle.conn = conn
         handle.pid = m.pid
         handle.worker_url = m.worker_url

@@ -427,7 +427,7 @@ class Master:
         if isinstance(conn.attachment, AppInfo):  # a retried registration on the same link
             return self._registered_app(conn.attachment)
         if m.app_id and m.app_id in self.apps:
-            return self._app_returns(self.apps[m.app_id], conn)
+            return self._app_returns(self.apps[m.app_id], conn, m)
         if m.app_id:  # a leader that died before persisting it: take the app back as it is
             self.note_app_number(m.app_id)
         else:
@@ -437,6 +437,7 @@ class Master:
             desc=m.app,
             conn=conn,
             requested_cores=m.app.max_cores or self.settings.default_cores,
+            next_exec_id=m.next_exec_id,
         )
         conn.attachment = app
         self.apps[app.id] = app
@@ -445,12 +446,14 @@ class Master:
         self.schedule_soon()
         return self._registered_app(app)
 
-    def _app_returns(self, app: AppInfo, conn: Connection) -> Message:
+    def _app_returns(self, app: AppInfo, conn: Connection, m: RegisterApplication) -> Message:
         """An application re-registering with a new leader keeps its id and executors."""
         if app.conn is not None and app.conn is not conn:
             app.conn.attachment = None
         app.conn = conn
         conn.attachment = app
+        # Executors the recovered workers did not report still hold their ids at the driver.
+        app.next_exec_id = max(app.next_exec_id, m.next_exec_id)
         if app.state == AppState.UNKNOWN:
             app.state = AppState.RUNNING if app.executors else AppState.WAITING
             log.info("application %s is back after the change of leader", app.id)

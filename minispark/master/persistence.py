@@ -149,9 +149,15 @@ class ZooKeeperEngine:
     """One persistent znode per record under ``<dir>/master_status``."""
 
     def __init__(self, client: Any, root: str) -> None:
+        from kazoo.retry import KazooRetry
+
         self.client = client
         self.path = f"{root}/master_status"
         self.epoch_path = f"{root}/epoch"
+        # A member restarting (a rolling restart of the ensemble) drops the connection for a
+        # moment; a write retried across that gap is not lost. Bounded, so that writes do
+        # not pile up behind a lost quorum (the master steps down then anyway).
+        self.retry = KazooRetry(max_tries=8, delay=0.2, backoff=2, max_delay=2.0)
         client.ensure_path(self.path)
 
     def next_epoch(self) -> int:
@@ -173,16 +179,20 @@ class ZooKeeperEngine:
 
         node = f"{self.path}/{key_of(record)}"
         data = encode(record)
-        try:
-            self.client.create(node, data)
-        except NodeExistsError:
-            self.client.set(node, data)
+
+        def write() -> None:
+            try:
+                self.client.create(node, data)
+            except NodeExistsError:
+                self.client.set(node, data)
+
+        self.retry(write)
 
     def remove(self, key: str) -> None:
         from kazoo.exceptions import NoNodeError
 
         with contextlib.suppress(NoNodeError):
-            self.client.delete(f"{self.path}/{key}")
+            self.retry(self.client.delete, f"{self.path}/{key}")
 
     def read_all(self) -> list[Record]:
         from kazoo.exceptions import NoNodeError

@@ -269,3 +269,41 @@ def test_submission_to_a_standby_only_is_refused(
     assert result.returncode == 2
     assert "no master answered as the leader" in result.stderr and "a standby" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_app_unknown_to_the_new_leader_gets_executors_with_fresh_ids(
+    cluster: Cluster, zk_ensemble: Ensemble
+) -> None:
+    """A leader that never heard of a running application (its record was not persisted)
+    takes it back when it re-registers; the executors it then grants must not reuse the ids
+    of the ones the driver already had, or the driver mixes them up and the job stalls."""
+    from kazoo.client import KazooClient
+
+    conf = _ha_conf(zk_ensemble)
+    root = next(c.split("=", 1)[1] for c in conf if c.startswith("spark.deploy.zookeeper.dir="))
+    leader, standby, url = _two_masters(cluster, conf)
+    workers = [cluster.worker(url, cores=1, memory="1g") for _ in range(2)]
+    cluster.wait_registered(leader, 2)
+    with SparkContext(conf=_app_conf(url)) as sc:
+        old_ids = {e.exec_id for e in sc.wait_for_executors(2)}
+        zk = KazooClient(hosts=zk_ensemble.connect_string)
+        zk.start(timeout=10)
+        try:
+            zk.delete(f"{root}/master_status/app_{sc.applicationId}")
+        finally:
+            zk.stop()
+            zk.close()
+        leader.signal(signal.SIGKILL)
+        wait_for(lambda: _alive_with_workers(standby, 2), "the standby to lead with 2 workers")
+        # The workers go away with the executors the new leader never knew, as in a roll.
+        for worker in workers:
+            worker.signal(signal.SIGKILL)
+        for _ in range(2):
+            cluster.worker(url, cores=1, memory="1g")
+        result: list[int] = []
+        job = threading.Thread(target=lambda: result.append(sc.parallelize(range(100), 4).sum()))
+        job.start()
+        job.join(timeout=120)
+        assert result == [4950], "the job did not finish on the new executors"
+        new_ids = {e.exec_id for e in sc.executors()}
+        assert new_ids and not new_ids & old_ids, (old_ids, new_ids)
