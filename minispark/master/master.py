@@ -113,6 +113,7 @@ class Master:
             max_frame=conf.get_bytes("minispark.rpc.maxFrameSize") or 128 << 20,
         )
         self._timers: list[asyncio.Task[None]] = []
+        self.stopping = False
         self._web: Any = None
         self.recovery = Recovery(self, conf)
         self.drivers = Drivers(self, conf.get_int("spark.deploy.retainedDrivers") or 200)
@@ -155,6 +156,9 @@ class Master:
         self.recovery.start(self)
 
     async def stop(self) -> None:
+        # Links close as the server shuts down: that is not the workers and drivers going
+        # away, and the next leader needs their records, so nothing is removed from here on.
+        self.stopping = True
         await daemon.cancel(self._timers)
         await asyncio.get_running_loop().run_in_executor(None, self.recovery.stop)
         self._server.close()
@@ -221,6 +225,8 @@ class Master:
         return handler(conn, message)
 
     def _connection_closed(self, conn: Connection) -> None:
+        if self.stopping:
+            return
         owner = conn.attachment
         if isinstance(owner, WorkerInfo) and owner.conn is conn and owner.state != WorkerState.DEAD:
             self.remove_worker(owner, f"{owner.address} got disassociated")
