@@ -232,12 +232,14 @@ def test_a_dead_worker_is_removed_then_added_back(
     remove = ("-e", "node=w3", "-e", "confirm=yes")
     # The host is dead: the leader still decommissions its worker and the run succeeds.
     deployed.kill_host("w3")
-    run = playbook("remove_node.yml", deployed.inventory, *remove)
-    assert run.returncode == 0, run.explain()
-    assert probes.worker_registered(webs, address) is None
-    # It comes back (its unit still enabled, so its worker registers again); removing it
-    # now also uninstalls it from the host.
-    deployed.start_host("w3")
+    try:
+        run = playbook("remove_node.yml", deployed.inventory, *remove)
+        assert run.returncode == 0, run.explain()
+        assert probes.worker_registered(webs, address) is None
+    finally:
+        # It comes back (its unit still enabled, so its worker registers again); removing
+        # it now also uninstalls it from the host.
+        deployed.start_host("w3")
     run = playbook("remove_node.yml", deployed.inventory, *remove)
     _assert_ok(run)
     assert probes.worker_registered(webs, address) is None
