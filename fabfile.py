@@ -13,6 +13,7 @@ minispark/ops (commands.py, roll.py, ...), shared with the playbooks' probes and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -92,10 +93,15 @@ def _run(c: Context, name: str, inventory: str | None, body: Callable[[Session],
         raise Exit(code=code)
 
 
-def _request(group: str | None, **options: Any) -> RollRequest:
-    if not group:
+# The roll tasks' parameters that are RollRequest fields by the same name (--from is "start").
+ROLL_OPTIONS = [f.name for f in dataclasses.fields(RollRequest) if f.name != "start"]
+
+
+def _request(task: dict[str, Any]) -> RollRequest:
+    """The RollRequest of a roll task, from its parameters (the task passes its ``locals()``)."""
+    if not task["group"]:
         raise Exit("fab: error: give --group workers|masters|zookeeper|all", commands.EXIT_USAGE)
-    return RollRequest(group=group, **options)
+    return RollRequest(start=task["from_"], **{name: task[name] for name in ROLL_OPTIONS})
 
 
 @task(klass=OpsTask, help={"inventory": INVENTORY_HELP})
@@ -121,18 +127,7 @@ def rolling_restart(
     force: bool = False,
 ) -> None:
     """Restart a tier host by host (leaders last, workers drained), each behind a health gate."""
-    request = _request(
-        group,
-        batch=batch,
-        consecutive=consecutive,
-        drain_timeout=drain_timeout,
-        gate_timeout=gate_timeout,
-        skip=skip,
-        start=from_,
-        yes=yes,
-        dry_run=dry_run,
-        force=force,
-    )
+    request = _request(locals())
     _run(c, "rolling-restart", inventory, lambda s: commands.rolling_restart(s, request))
 
 
@@ -164,18 +159,7 @@ def upgrade(
     force: bool = False,
 ) -> None:
     """Roll a new wheelhouse onto masters and workers, installing each host before its restart."""
-    request = _request(
-        group,
-        batch=batch,
-        consecutive=consecutive,
-        drain_timeout=drain_timeout,
-        gate_timeout=gate_timeout,
-        skip=skip,
-        start=from_,
-        yes=yes,
-        dry_run=dry_run,
-        force=force,
-    )
+    request = _request(locals())
     _run(c, "upgrade", inventory, lambda s: commands.upgrade(s, request, wheel, build))
 
 

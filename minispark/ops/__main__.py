@@ -202,11 +202,15 @@ def _secret_option(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
+def _masters(parser: argparse.ArgumentParser, name: str = "masters", **extra: Any) -> None:
+    parser.add_argument(
+        name, type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...", **extra
+    )
+
+
 def _masters_and_host(parser: argparse.ArgumentParser) -> None:
     """The arguments of the commands about one worker host, as the leader sees it."""
-    parser.add_argument(
-        "masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,..."
-    )
+    _masters(parser)
     parser.add_argument("host", metavar="HOST", help="the host the worker registered with")
 
 
@@ -322,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lead on every check of the streak.",
         gate=True,
     )
-    p.add_argument("masters", type=_webs, metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,...")
+    _masters(p)
 
     p = _command(
         sub,
@@ -367,14 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Never fails because a daemon is down: its line says why. --format table "
         "prints a text table for people instead of JSON.",
     )
-    p.add_argument(
-        "--masters", type=_webs, default=[], metavar="MASTERS", help="HOST:WEBPORT,HOST:WEBPORT,..."
-    )
+    _masters(p, "--masters", default=[])
     p.add_argument(
         "--expect-workers",
         type=int,
         metavar="N",
-        help="count fewer than N ALIVE workers as a problem (JSON's problems list)",
+        help="count it as a problem unless exactly N workers are ALIVE (JSON's problems list)",
     )
     p.add_argument(
         "--zookeepers",

@@ -98,13 +98,6 @@ class LiveCluster:
             self.master_webs, self.zookeeper_addresses, self.timeout, secret=self.secret
         )
 
-    def problems(self) -> list[str]:
-        """What makes the cluster unhealthy now; empty when a roll may start."""
-        return problems(self.inventory, self.snapshot())
-
-    def states(self) -> dict[str, dict[str, str]]:
-        return states(self.inventory, self.snapshot())
-
     def leader(self, group: str) -> str | None:
         """The host that leads ``group`` (ZooKeeper or masters) now; None if none does."""
         if group == MASTERS:

@@ -142,8 +142,7 @@ def _plan(
     s: Session, groups: list[str], request: RollRequest, snapshot: Snapshot
 ) -> tuple[list[plan.Step], list[plan.Step]]:
     """The whole plan from live state, and what is left of it after --skip / --from."""
-    hosts = {g: s.inventory.group(g) for g in groups}
-    steps = plan.make_plan(groups, hosts, states(s.inventory, snapshot))
+    steps = plan.make_plan(groups, s.inventory, states(s.inventory, snapshot))
     return steps, plan.resume(steps, request.skip, request.start)
 
 
@@ -235,12 +234,13 @@ def upgrade(s: Session, request: RollRequest, wheel_path: str | None, build: boo
     """The roll, installing the wheelhouse on each minispark host before its restart."""
     if bool(wheel_path) == bool(build):
         raise UsageError("give --wheel PATH or --build (one of them)")
-    groups = [g for g in plan.groups_for(request.group) if g != ZOOKEEPER]
+    asked = plan.groups_for(request.group)
+    groups = [g for g in asked if g != ZOOKEEPER]
     if not groups:
         raise UsageError(
             "ZooKeeper members are not upgraded by a wheel: use --group masters, workers or all"
         )
-    if ZOOKEEPER in plan.groups_for(request.group) and s.inventory.zookeepers:
+    if ZOOKEEPER in asked and s.inventory.zookeepers:
         s.say("ZooKeeper members are not upgraded by a wheel: skipping them.")
     if build and request.dry_run:
         note = f" A real run would build the wheelhouse into {wheel.BUILD_DIR} first."

@@ -28,9 +28,7 @@ WORKERS = "minispark_worker"
 UNITS = {ZOOKEEPER: "zookeeper", MASTERS: "minispark-master", WORKERS: "minispark-worker"}
 # roles/minispark/defaults/main.yml and roles/zookeeper/defaults/main.yml.
 DEFAULTS: dict[str, Any] = {
-    "minispark_master_port": 7077,
     "minispark_master_webui_port": 8080,
-    "minispark_worker_webui_port": 8081,
     "minispark_home": "/opt/minispark",
     "zookeeper_client_port": 2181,
 }
@@ -117,7 +115,7 @@ class Host:
 
     @property
     def home(self) -> str:
-        return self.text("minispark_home") or "/opt/minispark"
+        return self.text("minispark_home") or DEFAULTS["minispark_home"]
 
     @property
     def units(self) -> list[str]:

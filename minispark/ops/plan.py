@@ -12,12 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .errors import UsageError
-from .inventory import MASTERS, UNITS, WORKERS, ZOOKEEPER, Host
+from .inventory import MASTERS, UNITS, WORKERS, ZOOKEEPER, Host, Inventory
+from .probes import ALIVE
 
 ROLL_GROUPS = {"zookeeper": ZOOKEEPER, "masters": MASTERS, "workers": WORKERS}
 ALL = "all"
-ZK_LEADER = "leader"
-MASTER_LEADER = "ALIVE"
+# The state of the host that leads its tier: ZooKeeper's mode, a master's status.
+LEADER_STATE = {ZOOKEEPER: "leader", MASTERS: ALIVE}
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,7 @@ class Step:
     @property
     def leads(self) -> bool:
         """It led its tier when planned (workers have no leader)."""
-        if self.group == WORKERS:
-            return False
-        return self.state == (ZK_LEADER if self.group == ZOOKEEPER else MASTER_LEADER)
-
-    def describe(self) -> str:
-        role = {ZOOKEEPER: "zookeeper", MASTERS: "master", WORKERS: "worker"}[self.group]
-        return f"{self.host} {role} ({self.state})"
+        return self.state == LEADER_STATE.get(self.group)
 
 
 def groups_for(name: str) -> list[str]:
@@ -65,19 +60,17 @@ def leader_last(group: str, hosts: Sequence[Host], states: Mapping[str, str]) ->
 
 
 def make_plan(
-    groups: Iterable[str],
-    hosts: Mapping[str, Sequence[Host]],
-    states: Mapping[str, Mapping[str, str]],
+    groups: Iterable[str], inventory: Inventory, states: Mapping[str, Mapping[str, str]]
 ) -> list[Step]:
-    """Every step of a roll; ``states`` maps group, then host, to its ZooKeeper mode, master
-    status or worker state."""
+    """Every step of a roll over the inventory's ``groups``; ``states`` maps group, then host,
+    to its ZooKeeper mode, master status or worker state."""
     steps: list[Step] = []
     for group in groups:
-        own = states.get(group, {})
+        own, hosts = states.get(group, {}), inventory.group(group)
         if group == WORKERS:
-            steps += [Step(h.name, group, own.get(h.name, "UNREGISTERED")) for h in hosts[group]]
+            steps += [Step(h.name, group, own.get(h.name, "UNREGISTERED")) for h in hosts]
         else:
-            steps += leader_last(group, hosts[group], own)
+            steps += leader_last(group, hosts, own)
     return steps
 
 
@@ -118,10 +111,9 @@ def leader_moved(remaining: Sequence[Step], group: str, leader: str | None) -> l
     own = [s for s in remaining if s.group == group]
     if not own or leader is None or leader not in {s.host for s in own}:
         return list(remaining)
-    state = ZK_LEADER if group == ZOOKEEPER else MASTER_LEADER
     others = [s for s in own if s.host != leader]
     reordered = [Step(s.host, group, "was " + s.state if s.leads else s.state) for s in others]
-    reordered.append(Step(leader, group, state))
+    reordered.append(Step(leader, group, LEADER_STATE[group]))
     first = next(i for i, s in enumerate(remaining) if s.group == group)
     rest = [s for s in remaining if s.group != group]
     return rest[:first] + reordered + rest[first:]

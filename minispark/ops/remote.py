@@ -87,7 +87,6 @@ class FabricActions:
         self.command_timeout = command_timeout
         self._connections: dict[str, tuple[Any, SshSettings]] = {}
         self._lock = threading.Lock()
-        self.warned: set[str] = set()
 
     # ---- connections --------------------------------------------------------------------
 

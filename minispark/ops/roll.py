@@ -259,7 +259,7 @@ class Roll:
         gate = BatchCheck(
             batch, [self.cluster.worker_serves(s.host, before[s.host]) for s in batch]
         )
-        healthy = self._gate(batch[0], gate, "register as ALIVE", culprit=gate)
+        healthy = self._gate(batch[0], gate, "register as ALIVE")
         return f"{'; '.join(notes)}; restarted in {restarted:.1f}s, ALIVE after {healthy:.1f}s"
 
     # ---- pieces -------------------------------------------------------------------------
@@ -300,9 +300,9 @@ class Roll:
         self.outcome.handovers.append(seen)
         return seen
 
-    def _gate(
-        self, step: Step, check: Check, goal: str, culprit: BatchCheck | None = None
-    ) -> float:
+    def _gate(self, step: Step, check: Check, goal: str) -> float:
+        """The check's streak within the gate timeout; StepFailed on ``step`` (on a batch, on
+        the host whose check failed last) if it does not come."""
         options = self.options
         result = wait_until(
             check,
@@ -313,9 +313,9 @@ class Roll:
             sleep=self.sleep,
         )
         if not result.passed:
-            failing = culprit.failing if culprit is not None and culprit.failing else step
+            failing = check.failing if isinstance(check, BatchCheck) else None
             raise StepFailed(
-                failing,
+                failing or step,
                 f"health gate ({goal}, {options.consecutive} checks in a row) not passed "
                 f"within {options.gate_timeout:g}s: {result.reason}",
             )

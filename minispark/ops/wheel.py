@@ -16,11 +16,10 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..deploy.wheelhouse import ARCHIVE, DIGEST_FILE
 from .errors import UsageError
 from .probes import one_line
 
-ARCHIVE = "minispark-wheelhouse.tar"  # minispark.deploy.wheelhouse.ARCHIVE
-DIGEST_FILE = "source-digest"  # minispark.deploy.wheelhouse.DIGEST_FILE
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = REPO / "build" / "wheelhouse"  # where the playbooks build it by default
 BUILD_COMMAND = f"python3 -m minispark.deploy.wheelhouse --out {BUILD_DIR.relative_to(REPO)}"

@@ -47,6 +47,7 @@ def run_ops(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=2 * GUARD_S,  # the gates give up after GUARD_S at most
         check=False,
     )
 

@@ -154,8 +154,7 @@ def _rounds(sc: SparkContext, stop: threading.Event, done: list[int]) -> None:
 def test_a_roll_of_everything_while_a_job_runs(site: Site) -> None:
     live = LiveCluster(site.inventory())
     inv = live.inventory
-    groups = plan.groups_for("all")
-    steps = plan.make_plan(groups, {g: inv.group(g) for g in groups}, states(inv, live.snapshot()))
+    steps = plan.make_plan(plan.groups_for("all"), inv, states(inv, live.snapshot()))
     assert [s.host for s in steps][-4:] == ["mb", "ma", "w1", "w2"]  # ma leads: last
     said: list[str] = []
     stop, done = threading.Event(), list[int]()

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from minispark.ops import plan
+from minispark.ops.cluster import states
 from minispark.ops.errors import RemoteError
 from minispark.ops.gate import Check
 from minispark.ops.inventory import Inventory, parse
+from minispark.ops.plan import Step
 from minispark.ops.probes import Reading, Snapshot
 from minispark.ops.wheel import Wheelhouse
 
@@ -27,6 +30,21 @@ LISTING = Path(__file__).with_name("ansible_inventory_list.json")
 def canned_inventory() -> Inventory:
     """Three masters that are the ZooKeeper ensemble, three workers (see the JSON file)."""
     return parse(json.loads(LISTING.read_text()), "inventory/test")
+
+
+class FakeTime:
+    """A clock that moves only when someone sleeps, or when a test says a call took a while."""
+
+    def __init__(self, start: float = 100.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 @dataclass
@@ -188,3 +206,10 @@ class FakeActions:
 def touched(calls: Sequence[str]) -> list[str]:
     """The calls that change something (journal reads and close do not)."""
     return [c for c in calls if c.split()[0] in ("restart", "decommission", "install")]
+
+
+def plan_of(cluster: FakeCluster | None = None, group: str = "all") -> list[Step]:
+    """The plan a roll of ``group`` makes from the fake cluster's current state."""
+    cluster = cluster or FakeCluster()
+    inv = cluster.inventory
+    return plan.make_plan(plan.groups_for(group), inv, states(inv, cluster.snapshot()))

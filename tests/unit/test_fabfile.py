@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from minispark.localcluster import free_port
+from minispark.ops import commands
+from minispark.ops.commands import RollRequest
 
 pytest.importorskip("fabric")
 
@@ -84,6 +86,28 @@ def test_every_option_of_every_task_has_help(name: str) -> None:
     assert "-i STRING, --inventory=STRING" in options
     if name in ("rolling-restart", "upgrade", "failover", "decommission", "recommission"):
         assert "--dry-run" in options
+
+
+def test_the_roll_tasks_pass_every_option_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from invoke.context import Context
+
+    import fabfile
+
+    got: list[object] = []
+    monkeypatch.setattr(fabfile, "_run", lambda c, name, inventory, body: body(None))
+    monkeypatch.setattr(commands, "rolling_restart", lambda s, request: got.append(request))
+    monkeypatch.setattr(commands, "upgrade", lambda s, request, *wheel: got.append(request))
+    options = {
+        "group": "workers", "batch": 2, "consecutive": 5, "drain_timeout": 7, "gate_timeout": 9,
+        "skip": 1, "from_": "w2", "yes": True, "dry_run": True, "force": True,
+    }  # fmt: skip
+    fabfile.rolling_restart.body(Context(), **options)
+    fabfile.upgrade.body(Context(), wheel="wh", **options)
+    expected = RollRequest(
+        group="workers", batch=2, consecutive=5, drain_timeout=7, gate_timeout=9, skip=1,
+        start="w2", yes=True, dry_run=True, force=True,
+    )  # fmt: skip
+    assert got == [expected, expected]
 
 
 def test_a_missing_inventory_is_a_one_line_error() -> None:

@@ -13,8 +13,7 @@ import pytest
 from minispark.ops import commands
 from minispark.ops.commands import RollRequest, Session
 from minispark.ops.errors import RemoteError, UsageError
-from tests.unit.opsfakes import FakeActions, FakeCluster, touched
-from tests.unit.test_ops_handover import FakeTime
+from tests.unit.opsfakes import FakeActions, FakeCluster, FakeTime, touched
 from tests.unit.test_ops_wheel import make_wheelhouse
 
 REPO = Path(__file__).resolve().parents[2]

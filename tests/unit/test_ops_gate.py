@@ -8,23 +8,9 @@ import pytest
 
 from minispark.ops.gate import GateResult, wait_until
 from minispark.ops.probes import ProbeError
+from tests.unit.opsfakes import FakeTime
 
 Answer = bool | Exception
-
-
-class FakeTime:
-    """A clock that moves only when the gate sleeps, or when a check says it took a while."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def scripted(

@@ -6,19 +6,7 @@ from collections.abc import Callable
 
 from minispark.ops.handover import watch
 from minispark.ops.probes import ProbeError
-
-
-class FakeTime:
-    """A clock that moves only when someone sleeps or a poll costs time."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.unit.opsfakes import FakeTime
 
 
 def poller(

@@ -208,10 +208,8 @@ def test_ssh_arguments_are_translated_or_reported() -> None:
     assert settings.ignored == ["forwardx11=yes"]
     # Inventory variables win over the same settings in the arguments, as in Ansible.
     both = {"ansible_ssh_extra_args": "-p 2200 -l admin", "ansible_port": 22, "ansible_user": "x"}
-    assert (settings_for(Host("h", (), both)).port, settings_for(Host("h", (), both)).user) == (
-        22,
-        "x",
-    )
+    winner = settings_for(Host("h", (), both))
+    assert (winner.port, winner.user) == (22, "x")
 
 
 def test_ssh_settings_refuse_what_fab_cannot_do() -> None:

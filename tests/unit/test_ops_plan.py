@@ -5,20 +5,11 @@ from __future__ import annotations
 import pytest
 
 from minispark.ops import plan
-from minispark.ops.cluster import states
 from minispark.ops.errors import UsageError
 from minispark.ops.plan import Step
-from tests.unit.opsfakes import FakeCluster, canned_inventory
+from tests.unit.opsfakes import FakeCluster, canned_inventory, plan_of
 
 ZK, MASTERS, WORKERS = "zookeeper", "minispark_master", "minispark_worker"
-
-
-def full_plan(cluster: FakeCluster | None = None, group: str = "all") -> list[Step]:
-    cluster = cluster or FakeCluster()
-    inv = cluster.inventory
-    groups = plan.groups_for(group)
-    hosts = {g: inv.group(g) for g in groups}
-    return plan.make_plan(groups, hosts, states(inv, cluster.snapshot()))
 
 
 def order(steps: list[Step]) -> list[str]:
@@ -26,7 +17,7 @@ def order(steps: list[Step]) -> list[str]:
 
 
 def test_all_is_zookeeper_then_masters_then_workers_each_leader_last() -> None:
-    steps = full_plan()
+    steps = plan_of()
     assert order(steps) == [
         "m1/zookeeper", "m3/zookeeper", "m2/zookeeper",  # m2 leads the ensemble
         "m1/minispark-master", "m2/minispark-master", "m3/minispark-master",  # m3 is ALIVE
@@ -41,17 +32,17 @@ def test_all_is_zookeeper_then_masters_then_workers_each_leader_last() -> None:
 def test_one_group_at_a_time() -> None:
     cluster = FakeCluster(masters={"m1": "ALIVE", "m2": "UNREACHABLE", "m3": "STANDBY"})
     # A master that does not answer goes with the standbys: it cannot be the leader.
-    assert order(full_plan(cluster, "masters")) == [
+    assert order(plan_of(cluster, "masters")) == [
         "m2/minispark-master", "m3/minispark-master", "m1/minispark-master",
     ]  # fmt: skip
-    assert order(full_plan(cluster, "zookeeper"))[-1] == "m2/zookeeper"
-    assert [s.host for s in full_plan(cluster, "workers")] == ["w1", "w2", "w3"]
+    assert order(plan_of(cluster, "zookeeper"))[-1] == "m2/zookeeper"
+    assert [s.host for s in plan_of(cluster, "workers")] == ["w1", "w2", "w3"]
     with pytest.raises(UsageError, match="unknown group 'brokers': use one of zookeeper, masters"):
         plan.groups_for("brokers")
 
 
 def test_skip_and_from_resume_a_plan() -> None:
-    steps = full_plan()
+    steps = plan_of()
     assert plan.resume(steps, skip=4) == steps[4:]
     assert plan.resume(steps, start="w2") == steps[7:]
     assert plan.resume(steps, start="m3") == steps[1:]  # its first step: the ZooKeeper one
@@ -65,7 +56,7 @@ def test_skip_and_from_resume_a_plan() -> None:
 
 
 def test_workers_go_in_batches_and_other_steps_alone() -> None:
-    steps = full_plan()
+    steps = plan_of()
     grouped = plan.batches(steps, 2)
     assert [[s.host for s in batch] for batch in grouped] == [
         ["m1"], ["m3"], ["m2"], ["m1"], ["m2"], ["m3"], ["w1", "w2"], ["w3"],
@@ -76,7 +67,7 @@ def test_workers_go_in_batches_and_other_steps_alone() -> None:
 
 
 def test_a_leader_that_moved_still_goes_last() -> None:
-    masters = full_plan(group="masters")  # m1, m2 standbys, m3 ALIVE
+    masters = plan_of(group="masters")  # m1, m2 standbys, m3 ALIVE
     moved = plan.leader_moved(masters, MASTERS, "m1")
     assert [(s.host, s.state) for s in moved] == [
         ("m2", "STANDBY"), ("m3", "was ALIVE"), ("m1", "ALIVE"),
@@ -84,14 +75,14 @@ def test_a_leader_that_moved_still_goes_last() -> None:
     assert plan.leader_moved(masters, MASTERS, "m3") == masters
     assert plan.leader_moved(masters, MASTERS, None) == masters
     # Only that group's steps move; the steps around them stay in place.
-    steps = full_plan()
+    steps = plan_of()
     moved = plan.leader_moved(steps[3:], MASTERS, "m2")
     expected = [*order(steps[3:4]), "m3/minispark-master", "m2/minispark-master"]
     assert order(moved) == [*expected, *order(steps[6:])]
 
 
 def test_the_printed_plan_numbers_steps_as_the_full_plan_does() -> None:
-    steps = full_plan()
+    steps = plan_of()
     text = plan.render(steps[7:], skipped=7)
     assert text.splitlines() == [
         "  8. w2           minispark-worker  ALIVE",

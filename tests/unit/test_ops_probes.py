@@ -249,7 +249,7 @@ def test_zookeeper_mode_of_a_member_that_does_not_serve(servers: Servers) -> Non
         zookeeper_mode(member.address)
 
 
-def test_zookeeper_mode_of_nobody_and_of_a_silent_member() -> None:
+def test_zookeeper_mode_of_nobody() -> None:
     address = dead_address()
     with pytest.raises(ProbeError) as caught:
         zookeeper_mode(address)
@@ -530,8 +530,12 @@ def test_cli_wait_worker_prints_the_entry(
 
 
 def test_cli_secret_file_is_sent_and_never_printed(
-    servers: Servers, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    servers: Servers,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("MINISPARK_SECRET", raising=False)
     master = servers.master("ALIVE", worker("w1"))
     master.secret = "s3cret-value"
     master.answer("POST", "/workers/kill", 200, {"decommissioned": ["worker-1"]})
@@ -628,9 +632,27 @@ def test_cli_takes_the_secret_from_the_environment(
     master = servers.master("ALIVE", worker("10.0.0.5"))
     master.secret = "s3cret"
     master.answer("POST", "/workers/kill", 200, {"decommissioned": ["worker-1"]})
+    monkeypatch.delenv("MINISPARK_SECRET", raising=False)
     code, _, err = run_cli(capsys, "decommission", master.address, "10.0.0.5")
     assert code == 1 and "secret" in err
     monkeypatch.setenv("MINISPARK_SECRET", "s3cret")
     code, out, err = run_cli(capsys, "decommission", master.address, "10.0.0.5")
     assert code == 0, err
     assert master.seen[-1][2] == "Bearer s3cret" and "s3cret" not in out + err
+
+
+def test_cli_snapshot_reports_the_problems_the_playbooks_assert_on(
+    servers: Servers, capsys: pytest.CaptureFixture[str]
+) -> None:
+    master = servers.master("ALIVE", worker("10.0.0.5"), worker("10.0.0.6", state="DEAD"))
+    member = servers.zookeeper(SRVR.format(mode="leader"))
+    argv = ["snapshot", "--masters", master.address, "--zookeepers", member.address]
+    code, out, err = run_cli(capsys, *argv, "--expect-workers", "1")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["leader"], report["problems"]) == (master.address, [])
+    assert report["table"] == table.render(cluster_snapshot([master.address], [member.address]))
+    code, out, _ = run_cli(capsys, *argv, "--expect-workers", "2")
+    assert json.loads(out)["problems"] == ["1 of 2 workers are ALIVE"]
+    code, out, _ = run_cli(capsys, *argv, "--format", "table")
+    assert (code, out) == (0, report["table"])

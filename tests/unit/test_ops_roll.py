@@ -3,11 +3,9 @@ that leaves every later host untouched."""
 
 from __future__ import annotations
 
-from minispark.ops import plan
-from minispark.ops.cluster import states
 from minispark.ops.plan import Step
 from minispark.ops.roll import Outcome, Roll, RollOptions
-from tests.unit.opsfakes import FakeActions, FakeCluster, touched
+from tests.unit.opsfakes import FakeActions, FakeCluster, plan_of, touched
 
 QUICK = RollOptions(interval=0.001, gate_timeout=0.3, drain_timeout=0.05, poll_interval=0.001)
 ALL_RESTARTS = [
@@ -17,12 +15,6 @@ ALL_RESTARTS = [
     "decommission w2", "restart w2 minispark-worker",
     "decommission w3", "restart w3 minispark-worker",
 ]  # fmt: skip
-
-
-def make_plan(cluster: FakeCluster, group: str = "all") -> list[Step]:
-    groups = plan.groups_for(group)
-    hosts = {g: cluster.inventory.group(g) for g in groups}
-    return plan.make_plan(groups, hosts, states(cluster.inventory, cluster.snapshot()))
 
 
 def roll(
@@ -40,7 +32,7 @@ def roll(
 def test_a_full_roll_visits_every_host_in_plan_order() -> None:
     cluster = FakeCluster()
     actions = FakeActions(cluster)
-    outcome, said = roll(cluster, actions, make_plan(cluster))
+    outcome, said = roll(cluster, actions, plan_of(cluster))
     assert outcome.ok and outcome.done == 9, said
     assert touched(actions.calls) == ALL_RESTARTS
     # One planned failover: the ALIVE master (m3) went last and m1 took over.
@@ -58,7 +50,7 @@ def test_a_full_roll_visits_every_host_in_plan_order() -> None:
 def test_a_failed_restart_stops_the_roll_there_and_shows_the_hosts_log() -> None:
     cluster = FakeCluster()
     actions = FakeActions(cluster, fail={"w2"})
-    outcome, said = roll(cluster, actions, make_plan(cluster))
+    outcome, said = roll(cluster, actions, plan_of(cluster))
     assert not outcome.ok
     assert outcome.failed == Step("w2", "minispark_worker", "ALIVE")
     assert (outcome.position, outcome.done) == (8, 7)
@@ -73,7 +65,7 @@ def test_a_failed_restart_stops_the_roll_there_and_shows_the_hosts_log() -> None
 def test_a_host_that_fails_its_health_gate_stops_the_roll() -> None:
     cluster = FakeCluster(broken={"m2"})
     actions = FakeActions(cluster)
-    outcome, said = roll(cluster, actions, make_plan(cluster, "masters"))
+    outcome, said = roll(cluster, actions, plan_of(cluster, "masters"))
     assert outcome.failed is not None and outcome.failed.host == "m2"
     assert touched(actions.calls) == ["restart m1 minispark-master", "restart m2 minispark-master"]
     assert cluster.masters["m3"] == "ALIVE"  # the leader was never touched
@@ -85,7 +77,7 @@ def test_a_host_that_fails_its_health_gate_stops_the_roll() -> None:
 def test_a_zookeeper_member_that_does_not_rejoin_stops_the_roll() -> None:
     cluster = FakeCluster(broken={"m1"})
     actions = FakeActions(cluster)
-    outcome, _ = roll(cluster, actions, make_plan(cluster))
+    outcome, _ = roll(cluster, actions, plan_of(cluster))
     assert outcome.failed is not None and outcome.failed.host == "m1"
     assert touched(actions.calls) == ["restart m1 zookeeper"]
 
@@ -94,7 +86,7 @@ def test_a_failed_leader_restart_stops_the_roll_before_the_workers() -> None:
     cluster = FakeCluster()
     actions = FakeActions(cluster, fail={"m3"})
     outcome, said = roll(
-        cluster, actions, make_plan(cluster, "masters") + make_plan(cluster, "workers")
+        cluster, actions, plan_of(cluster, "masters") + plan_of(cluster, "workers")
     )
     assert outcome.failed is not None and outcome.failed.host == "m3"
     assert touched(actions.calls)[-1] == "restart m3 minispark-master"
@@ -107,7 +99,7 @@ def test_workers_in_batches_drain_together_and_restart_anyway_after_the_bound() 
     cluster = FakeCluster(busy={"w1"})
     actions = FakeActions(cluster)
     options = RollOptions(interval=0.001, gate_timeout=0.3, drain_timeout=0.05, batch=2)
-    outcome, said = roll(cluster, actions, make_plan(cluster, "workers"), options)
+    outcome, said = roll(cluster, actions, plan_of(cluster, "workers"), options)
     assert outcome.ok, said
     assert touched(actions.calls) == [
         "decommission w1", "decommission w2",
@@ -125,7 +117,7 @@ def test_a_batch_names_the_worker_that_failed() -> None:
     cluster = FakeCluster(broken={"w2"})
     actions = FakeActions(cluster)
     options = RollOptions(interval=0.001, gate_timeout=0.2, drain_timeout=0.0, batch=2)
-    outcome, _ = roll(cluster, actions, make_plan(cluster, "workers"), options)
+    outcome, _ = roll(cluster, actions, plan_of(cluster, "workers"), options)
     assert outcome.failed is not None and outcome.failed.host == "w2"
     assert outcome.position == 2
     assert not [c for c in actions.calls if "w3" in c]
@@ -135,7 +127,7 @@ def test_a_batch_names_the_worker_that_failed() -> None:
 def test_the_upgrade_hook_runs_once_per_host_after_the_drain_before_the_restart() -> None:
     cluster = FakeCluster()
     actions = FakeActions(cluster)
-    steps = make_plan(cluster, "masters") + make_plan(cluster, "workers")
+    steps = plan_of(cluster, "masters") + plan_of(cluster, "workers")
 
     def install(host: str) -> str:
         actions.calls.append(f"install {host}")
@@ -155,7 +147,7 @@ def test_the_upgrade_hook_runs_once_per_host_after_the_drain_before_the_restart(
 
 def test_a_leader_that_moved_since_the_plan_still_goes_last() -> None:
     cluster = FakeCluster(masters={"m1": "ALIVE", "m2": "STANDBY", "m3": "STANDBY"})
-    steps = make_plan(cluster, "masters")
+    steps = plan_of(cluster, "masters")
     assert [s.host for s in steps] == ["m2", "m3", "m1"]
     cluster.masters = {"m1": "STANDBY", "m2": "ALIVE", "m3": "STANDBY"}  # moved meanwhile
     actions = FakeActions(cluster)
@@ -172,7 +164,7 @@ def test_a_leader_that_moved_since_the_plan_still_goes_last() -> None:
 def test_numbers_continue_from_the_skipped_steps() -> None:
     cluster = FakeCluster()
     actions = FakeActions(cluster)
-    steps = make_plan(cluster)
+    steps = plan_of(cluster)
     said: list[str] = []
     outcome = Roll(cluster, actions, QUICK, say=said.append).run(steps[7:], skipped=7)
     assert outcome.ok
