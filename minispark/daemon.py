@@ -107,6 +107,12 @@ async def _watchdog() -> None:
         await asyncio.sleep(interval)
 
 
+def child_env() -> dict[str, str]:
+    """The environment for a process a daemon launches: its own, less what only the daemon
+    acts on (exiting with its parent, removing a scratch directory when orphaned)."""
+    return {k: v for k, v in os.environ.items() if k not in (PARENT_PID_ENV, ORPHAN_DIR_ENV)}
+
+
 def every(seconds: float, tick: Callable[[], Awaitable[None] | None]) -> asyncio.Task[None]:
     """Call ``tick`` periodically on the loop; errors are logged and the timer carries on."""
 

@@ -339,11 +339,12 @@ class AppClient:
     def _follow_leader(self, *, now: bool = False) -> None:
         """Re-register with whoever leads now; running jobs never wait for this. ``now``
         restarts a loop that is asleep between attempts (a leader has just announced itself)."""
-        if now and self._reregistering is not None and not self._reregistering.done():
-            self._reregistering.cancel()  # done() stays False until the loop runs it again
-            self._reregistering = None
-        if self._reregistering is None or self._reregistering.done():
-            self._reregistering = asyncio.ensure_future(self._reregister())
+        running = self._reregistering
+        if running is not None and not running.done():
+            if not now:
+                return
+            running.cancel()
+        self._reregistering = asyncio.ensure_future(self._reregister())
 
     async def _reregister(self) -> None:
         try:

@@ -196,11 +196,12 @@ class Worker:
     def register_soon(self, *, now: bool = False) -> None:
         """Start registering; ``now`` restarts a loop that may be asleep in its backoff (a new
         leader just announced itself: waiting out a 30 s backoff would stall the failover)."""
-        if now and self._registering is not None and not self._registering.done():
-            self._registering.cancel()  # done() stays False until the loop runs it again
-            self._registering = None
-        if self._registering is None or self._registering.done():
-            self._registering = asyncio.ensure_future(self._register())
+        running = self._registering
+        if running is not None and not running.done():
+            if not now:
+                return
+            running.cancel()
+        self._registering = asyncio.ensure_future(self._register())
 
     async def _register(self) -> None:
         """Spark's two-phase backoff, shortened: seconds, not minutes, between the first tries."""
@@ -456,16 +457,11 @@ class Worker:
             )
             return
         log.info("launching driver %s (%s)", m.driver_id, m.driver.name)
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in (daemon.PARENT_PID_ENV, daemon.ORPHAN_DIR_ENV)
-        }
         runner = DriverRunner(
             driver_id=m.driver_id,
             desc=m.driver,
             work_dir=self.opts.work_dir,
-            env=env,
+            env=daemon.child_env(),
             on_final=self._driver_final,
         )
         self.drivers[m.driver_id] = runner
@@ -481,9 +477,7 @@ class Worker:
         for d in dirs:
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         security = {k: v for k, v in self.conf.items() if k in SECURITY_KEYS}
-        env = dict(os.environ)
-        env.pop(daemon.PARENT_PID_ENV, None)
-        env.pop(daemon.ORPHAN_DIR_ENV, None)
+        env = daemon.child_env()
         env.update(
             {
                 "MINISPARK_EXECUTOR_DIRS": os.pathsep.join(str(d) for d in dirs),

@@ -218,3 +218,42 @@ def app_conf(master: str, *pairs: str, name: str = "test", memory: str = "256m")
         key, _, value = pair.partition("=")
         conf.set(key, value)
     return conf
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m minispark <args>``, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "minispark", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def submit(master: str, app: Path, *flags: str) -> str:
+    """Submit ``app`` in cluster mode; the id of the driver the master accepted."""
+    result = cli(
+        "submit",
+        "--deploy-mode",
+        "cluster",
+        "--master",
+        master,
+        "--driver-memory",
+        "256m",
+        "--executor-memory",
+        "256m",
+        *flags,
+        str(app),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Driver successfully submitted as driver-")
+    return result.stdout.split()[-1]
+
+
+def driver_state(master: Daemon, driver_id: str) -> str:
+    state = master.json()
+    for driver in [*state["activedrivers"], *state["completeddrivers"]]:
+        if driver["id"] == driver_id:
+            return str(driver["state"])
+    return ""

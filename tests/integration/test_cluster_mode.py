@@ -5,59 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from .harness import Cluster, Daemon, http, url_of, wait_for
+from .harness import Cluster, Daemon, cli, driver_state, http, submit, url_of, wait_for
 
 SECRET = "cluster-mode-secret"
 AUTH = ("spark.authenticate=true", f"spark.authenticate.secret={SECRET}")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "minispark", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def program(tmp_path: Path, name: str, body: str) -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(body))
     return path
-
-
-def submit(master: str, app: Path, *flags: str) -> str:
-    result = cli(
-        "submit",
-        "--deploy-mode",
-        "cluster",
-        "--master",
-        master,
-        "--driver-memory",
-        "256m",
-        "--executor-memory",
-        "256m",
-        *flags,
-        str(app),
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Driver successfully submitted as driver-")
-    return result.stdout.split()[-1]
-
-
-def driver_state(master: Daemon, driver_id: str) -> str:
-    state = master.json()
-    for driver in [*state["activedrivers"], *state["completeddrivers"]]:
-        if driver["id"] == driver_id:
-            return str(driver["state"])
-    return ""
 
 
 def ended(master: Daemon, driver_id: str) -> str:

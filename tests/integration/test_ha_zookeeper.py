@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -18,7 +16,7 @@ from minispark import SparkConf, SparkContext
 from minispark.masterurl import format_master_url
 from tests.zk.ensemble import Ensemble
 
-from .harness import Cluster, Daemon, app_conf, get_json, http, wait_for
+from .harness import Cluster, Daemon, app_conf, cli, driver_state, get_json, http, submit, wait_for
 
 pytestmark = pytest.mark.zookeeper
 
@@ -185,51 +183,14 @@ def test_cluster_mode_driver_survives_a_leader_failover(
         "    while time.time() < end:\n"
         "        assert sc.parallelize(range(10), 2).sum() == 45\n"
     )
-    submitted = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "minispark",
-            "submit",
-            "--deploy-mode",
-            "cluster",
-            "--master",
-            url,
-            "--supervise",
-            "--driver-memory",
-            "256m",
-            "--executor-memory",
-            "256m",
-            str(app),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert submitted.returncode == 0, submitted.stderr
-    driver_id = submitted.stdout.split()[-1]
-    wait_for(lambda: _driver(leader, driver_id) == "RUNNING", "the driver to run")
+    driver_id = submit(url, app, "--supervise")
+    wait_for(lambda: driver_state(leader, driver_id) == "RUNNING", "the driver to run")
     leader.signal(signal.SIGKILL)
     wait_for(lambda: _alive_with_workers(standby, 1), "the standby to lead")
-    assert _driver(standby, driver_id) == "RUNNING"  # learnt from the worker, same id
-    wait_for(lambda: _driver(standby, driver_id) == "FINISHED", "the driver to finish", 120)
-    status = subprocess.run(
-        [sys.executable, "-m", "minispark", "status", url, driver_id],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    assert driver_state(standby, driver_id) == "RUNNING"  # learnt from the worker, same id
+    wait_for(lambda: driver_state(standby, driver_id) == "FINISHED", "the driver to finish", 120)
+    status = cli("status", url, driver_id)
     assert "FINISHED" in status.stdout, status.stderr
-
-
-def _driver(master: Daemon, driver_id: str) -> str:
-    state = _state(master) or {}
-    for driver in [*state.get("activedrivers", []), *state.get("completeddrivers", [])]:
-        if driver["id"] == driver_id:
-            return str(driver["state"])
-    return ""
 
 
 def test_zookeeper_members_restarted_one_by_one(cluster: Cluster, zk_ensemble: Ensemble) -> None:
@@ -252,23 +213,7 @@ def test_submission_to_a_standby_only_is_refused(
     app = tmp_path / "app.py"
     app.write_text("print('never runs')\n")
     only_standby = format_master_url([("127.0.0.1", standby.port)])
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "minispark",
-            "submit",
-            "--deploy-mode",
-            "cluster",
-            "--master",
-            only_standby,
-            str(app),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = cli("submit", "--deploy-mode", "cluster", "--master", only_standby, str(app))
     assert result.returncode == 2
     assert "no master answered as the leader" in result.stderr and "a standby" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

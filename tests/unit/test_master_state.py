@@ -123,3 +123,52 @@ async def test_app_registration_is_idempotent_per_link(master: Master) -> None:
     second = master.handle(driver, p.RegisterApplication(app=app))  # type: ignore[arg-type]
     assert isinstance(first, p.RegisteredApplication) and first == second
     assert first.app_id.startswith("app-") and len(master.apps) == 1
+
+
+APP = p.ApplicationDescription(name="a", user="u", driver_url="d:1", memory_per_executor_mb=1)
+
+
+@in_loop
+async def test_app_unknown_to_a_new_leader_keeps_its_id_and_used_executor_ids(
+    master: Master,
+) -> None:
+    """A leader that never heard of an app (its record was not persisted) takes it back as
+    it is: same id, and no executor id the driver already used is handed out again."""
+    master.become_leader()
+    worker = FakeConn()
+    register(master, worker)
+    driver = FakeConn()
+    old_id = "app-20240101000000-0041"
+    reply = master.handle(driver, p.RegisterApplication(app=APP, app_id=old_id, next_exec_id=5))  # type: ignore[arg-type]
+    assert isinstance(reply, p.RegisteredApplication) and reply.app_id == old_id
+    await asyncio.sleep(0)  # the placement pass
+    (launch,) = [m for m in worker.sent if isinstance(m, p.LaunchExecutor)]
+    (added,) = [m for m in driver.sent if isinstance(m, p.ExecutorAdded)]
+    assert (launch.app_id, launch.exec_id, added.exec_id) == (old_id, 5, 5)
+    fresh = master.handle(FakeConn(), p.RegisterApplication(app=APP))  # type: ignore[arg-type]
+    assert fresh.app_id.endswith("-0042")  # numbering goes on past the recovered id
+
+
+@in_loop
+async def test_app_returning_on_a_new_link_is_the_same_app(master: Master) -> None:
+    master.become_leader()
+    first, second = FakeConn(), FakeConn()
+    reply = master.handle(first, p.RegisterApplication(app=APP))  # type: ignore[arg-type]
+    again = master.handle(  # type: ignore[arg-type]
+        second, p.RegisterApplication(app=APP, app_id=reply.app_id, next_exec_id=7)
+    )
+    assert again == reply and len(master.apps) == 1
+    app = master.apps[reply.app_id]
+    assert app.conn is second and second.attachment is app and first.attachment is None
+    assert app.next_exec_id == 7
+
+
+@in_loop
+async def test_links_closing_while_the_master_stops_remove_nobody(master: Master) -> None:
+    """The next leader needs the records of the workers and apps this master served."""
+    master.become_leader()
+    conn = FakeConn()
+    register(master, conn)
+    master.stopping = True
+    master._connection_closed(conn)  # type: ignore[arg-type]
+    assert master.workers["w1"].state == p.WorkerState.ALIVE
