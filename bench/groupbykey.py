@@ -81,7 +81,7 @@ class Sampler:
         return found
 
     def sample(self) -> None:
-        from minispark.executor import tree_memory
+        from minispark.executor.process import tree_memory
 
         for proc in self.executors():
             with contextlib.suppress(psutil.Error):

@@ -14,15 +14,15 @@ __version__ = "0.1.0"
 
 # name -> module that defines it (PySpark's top-level names)
 _LAZY = {
-    "SparkContext": "minispark.core.context",
-    "SparkConf": "minispark.core.sparkconf",
-    "StorageLevel": "minispark.core.storagelevel",
-    "Broadcast": "minispark.core.shared",
-    "Accumulator": "minispark.core.shared",
-    "AccumulatorParam": "minispark.core.shared",
-    "StatCounter": "minispark.core.statcounter",
-    "TaskContext": "minispark.core.taskcontext",
-    "RDD": "minispark.core.rdd",
+    "SparkContext": "minispark.driver.context",
+    "SparkConf": "minispark.rdd.sparkconf",
+    "StorageLevel": "minispark.rdd.storagelevel",
+    "Broadcast": "minispark.rdd.shared",
+    "Accumulator": "minispark.rdd.shared",
+    "AccumulatorParam": "minispark.rdd.shared",
+    "StatCounter": "minispark.rdd.statcounter",
+    "TaskContext": "minispark.rdd.taskcontext",
+    "RDD": "minispark.rdd.base",
 }
 __all__ = [
     "RDD",

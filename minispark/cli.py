@@ -286,7 +286,7 @@ def submit_conf(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from .core.sparkconf import SUBMIT_CONF_ENV
+    from .rdd.sparkconf import SUBMIT_CONF_ENV
 
     if args.deploy_mode == "cluster":
         return submit_cluster(args)
@@ -358,7 +358,7 @@ def _exit_with_parent() -> None:
 
 def _stop_active_context() -> None:
     """A program that forgets sc.stop() still releases its executors (and local cluster)."""
-    from .core.context import SparkContext
+    from .driver.context import SparkContext
 
     if SparkContext._active is not None:
         SparkContext._active.stop()

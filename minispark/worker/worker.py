@@ -26,8 +26,8 @@ from typing import Any
 
 from .. import daemon, rpc, systemd
 from ..conf import Conf
-from ..core import shuffle
-from ..executor import EXECUTOR_CONF_ENV
+from ..executor import shuffle
+from ..executor.process import EXECUTOR_CONF_ENV
 from ..protocol import (
     ApplicationFinished,
     DecommissionWorker,

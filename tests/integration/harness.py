@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from minispark import SparkConf
-from minispark.localcluster import free_port
+from minispark.driver.localcluster import free_port
 
 T = TypeVar("T")
 GUARD_S = 60.0

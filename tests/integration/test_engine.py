@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from minispark import SparkConf, SparkContext
-from minispark.core.scheduler import SparkJobError
+from minispark.driver.scheduler import SparkJobError
 
 from .harness import app_conf, wait_for
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from minispark import SparkConf, SparkContext
-from minispark.core.scheduler import SparkJobError
+from minispark.driver.scheduler import SparkJobError
 
 from .harness import Cluster, app_conf, pid_alive, url_of, wait_for
 

@@ -154,7 +154,7 @@ def test_ensemble_survives_a_member_and_pauses_without_quorum(
 
 
 def test_unreachable_ensemble_gives_a_waiting_standby(cluster: Cluster) -> None:
-    from minispark.localcluster import free_port
+    from minispark.driver.localcluster import free_port
 
     closed = free_port()
     master = cluster.master(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from minispark.localcluster import free_port
+from minispark.driver.localcluster import free_port
 from minispark.masterurl import format_master_url
 from minispark.ops import checks
 from minispark.ops.gate import wait_until

@@ -23,14 +23,14 @@ from typing import Any, TypeVar
 
 import cloudpickle
 
-from minispark.core import taskcontext
-from minispark.core.api import ContextAPI
-from minispark.core.dag import shuffle_boundaries, task_inputs
-from minispark.core.dependency import ShuffleDependency
-from minispark.core.rdd import RDD
-from minispark.core.shared import merge_accumulator_updates
-from minispark.core.sparkconf import SparkConf
-from minispark.core.taskcontext import TaskContext
+from minispark.driver.dag import shuffle_boundaries, task_inputs
+from minispark.rdd import taskcontext
+from minispark.rdd.base import RDD
+from minispark.rdd.contextapi import ContextAPI
+from minispark.rdd.dependency import ShuffleDependency
+from minispark.rdd.shared import merge_accumulator_updates
+from minispark.rdd.sparkconf import SparkConf
+from minispark.rdd.taskcontext import TaskContext
 
 R = TypeVar("R")
 

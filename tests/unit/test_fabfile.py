@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from minispark.localcluster import free_port
+from minispark.driver.localcluster import free_port
 from minispark.ops import commands
 from minispark.ops.commands import RollRequest
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from minispark.localcluster import free_port
+from minispark.driver.localcluster import free_port
 from minispark.ops import __main__ as cli
 from minispark.ops import checks, table
 from minispark.ops.gate import wait_until

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from minispark.localcluster import free_port
+from minispark.driver.localcluster import free_port
 from minispark.ops.errors import RemoteError
 from minispark.ops.inventory import Inventory, parse
 from minispark.ops.remote import FabricActions

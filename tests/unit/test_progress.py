@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from minispark.core import progress
+from minispark.driver import progress
 
 
 def test_bar_shows_done_running_and_total(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from minispark.core.dependency import HashPartitioner
-from minispark.core.rdd import RDD
-from minispark.core.sparkconf import SparkConf
-from minispark.core.storagelevel import StorageLevel
-from minispark.core.taskcontext import TaskContext
+from minispark.rdd.base import RDD
+from minispark.rdd.dependency import HashPartitioner
+from minispark.rdd.sparkconf import SparkConf
+from minispark.rdd.storagelevel import StorageLevel
+from minispark.rdd.taskcontext import TaskContext
 
 from .localrunner import LocalContext
 
@@ -121,7 +121,7 @@ def test_to_debug_string_shows_shuffles(sc: LocalContext) -> None:
 def test_pickled_rdd_has_no_context(sc: LocalContext) -> None:
     import cloudpickle
 
-    from minispark.core.dag import task_inputs
+    from minispark.driver.dag import task_inputs
 
     rdd = sc.parallelize([1, 2]).map(lambda x: x + 1)
     copy = cloudpickle.loads(cloudpickle.dumps(rdd))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minispark.core.textfiles import (
+from minispark.rdd.textfiles import (
     BLOCK_SIZE,
     FileSplit,
     InputFile,

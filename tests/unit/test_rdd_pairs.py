@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from minispark.core.dependency import HashPartitioner, RangePartitioner
-from minispark.core.pairs import ResultIterable
+from minispark.rdd.dependency import HashPartitioner, RangePartitioner
+from minispark.rdd.pairs import ResultIterable
 
 from .localrunner import LocalContext
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minispark.core.rdd import RDD
+from minispark.rdd.base import RDD
 
 from .localrunner import LocalContext
 

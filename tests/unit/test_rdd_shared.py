@@ -8,10 +8,10 @@ from typing import Any
 import cloudpickle
 import pytest
 
-from minispark.core import taskcontext
-from minispark.core.shared import AccumulatorParam, merge_accumulator_updates
-from minispark.core.statcounter import StatCounter
-from minispark.core.taskcontext import TaskContext
+from minispark.rdd import taskcontext
+from minispark.rdd.shared import AccumulatorParam, merge_accumulator_updates
+from minispark.rdd.statcounter import StatCounter
+from minispark.rdd.taskcontext import TaskContext
 
 from .localrunner import LocalContext
 

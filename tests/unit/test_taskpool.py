@@ -11,8 +11,8 @@ from typing import Any
 import cloudpickle
 
 from minispark import rpc
-from minispark.core.taskpool import TaskPool
-from minispark.core.taskprocess import STAGE_CACHE, Environment
+from minispark.executor.taskpool import TaskPool
+from minispark.executor.taskprocess import STAGE_CACHE, Environment
 from minispark.protocol import LaunchTasks, Message, TaskFinished, TaskSpec
 
 

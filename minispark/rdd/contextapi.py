@@ -16,7 +16,7 @@ from .sources import EmptyRDD, ParallelCollectionRDD, slice_collection
 from .textfiles import TextFileRDD, WholeTextFilesRDD
 
 if TYPE_CHECKING:
-    from .rdd import RDD
+    from .base import RDD
     from .sparkconf import SparkConf
     from .taskcontext import TaskContext
 

@@ -19,16 +19,16 @@ from typing import Any, ClassVar
 
 from .. import __version__
 from ..conf import Conf, ConfError
-from ..localcluster import LocalClusterProcesses
 from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
 from ..protocol import UnpersistRdd
+from ..rdd.contextapi import ContextAPI
+from ..rdd.sparkconf import SparkConf
 from ..security import security_from_conf
-from .api import ContextAPI
 from .appclient import AppClient, ExecutorHandle
 from .eventloop import LoopThread
+from .localcluster import LocalClusterProcesses
 from .progress import for_console
 from .scheduler import JobScheduler
-from .sparkconf import SparkConf
 
 log = logging.getLogger("minispark.context")
 

@@ -15,7 +15,7 @@ from .dependency import RangePartitioner
 from .pairs import with_partitioner
 
 if TYPE_CHECKING:
-    from .rdd import RDD
+    from .base import RDD
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dependency import NarrowDependency, ShuffleDependency
+from ..rdd.dependency import NarrowDependency, ShuffleDependency
 
 
 @dataclass(eq=False)

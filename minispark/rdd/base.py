@@ -33,7 +33,7 @@ from .taskcontext import TaskContext
 if TYPE_CHECKING:
     from typing_extensions import TypeVar as DefaultedTypeVar
 
-    from .api import ContextAPI
+    from .contextapi import ContextAPI
     from .pairs import ResultIterable
 
     # With a default, a bare ``RDD`` annotation (as in the dependency contract) means

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from .rdd import RDD
+    from .base import RDD
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 import psutil
 
-from .dependency import Aggregator, portable_hash
+from ..rdd.dependency import Aggregator, portable_hash
 
 BATCH = 1024  # records per pickled batch: large enough to amortise pickling, small to stream
 CHECK_EVERY = 4096  # records between memory checks (a psutil call costs ~10 µs)

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from .rdd import RDD
+    from .base import RDD
 
 T = TypeVar("T")
 

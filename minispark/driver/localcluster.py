@@ -23,8 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .daemon import ORPHAN_DIR_ENV, PARENT_PID_ENV
-from .masterurl import LocalCluster
+from ..daemon import ORPHAN_DIR_ENV, PARENT_PID_ENV
+from ..masterurl import LocalCluster
 
 log = logging.getLogger("minispark.localcluster")
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .rdd import RDD
+    from .base import RDD
 
 
 def histogram(rdd: RDD[Any], buckets: int | Sequence[Any]) -> tuple[Sequence[Any], list[int]]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from .dependency import Aggregator, HashPartitioner, Partitioner
 
 if TYPE_CHECKING:
-    from .rdd import RDD
+    from .base import RDD
 
 T = TypeVar("T")
 K = TypeVar("K")

@@ -31,8 +31,9 @@ from ..protocol import (
     TaskFinished,
     ToExecutor,
 )
-from . import shuffle, taskcontext
-from .dependency import ShuffleDependency
+from ..rdd import taskcontext
+from ..rdd.dependency import ShuffleDependency
+from . import shuffle
 from .shuffle import MemoryBudget
 
 PR_SET_PDEATHSIG = 1

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from .rdd import RDD
+from .base import RDD
 from .taskcontext import TaskContext
 
 if TYPE_CHECKING:
-    from .api import ContextAPI
+    from .contextapi import ContextAPI
 
 T = TypeVar("T")
 

@@ -30,11 +30,11 @@ import fsspec.utils  # type: ignore[import-untyped]
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
 
-from .rdd import RDD
+from .base import RDD
 from .taskcontext import TaskContext
 
 if TYPE_CHECKING:
-    from .api import ContextAPI
+    from .contextapi import ContextAPI
 
 BLOCK_SIZE = 32 * 1024 * 1024  # Hadoop's fs.local.block.size: the largest split
 SPLIT_SLOP = 1.1  # how far past the split size a file's last split may run

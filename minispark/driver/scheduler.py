@@ -289,7 +289,7 @@ class JobScheduler:
         self._done(info)
         self.spills += m.spills
         stage, job = info.task_set.stage, info.task_set.job
-        from . import shared  # the RDD API's accumulators; imported when first needed
+        from ..rdd import shared  # the RDD API's accumulators; imported when first needed
 
         shared.merge_accumulator_updates(pickle.loads(m.accumulators))
         if stage.shuffle_dep is not None:

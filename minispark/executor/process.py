@@ -20,12 +20,10 @@ from typing import Any
 
 import psutil
 
-from . import rpc
-from .conf import Conf, ConfError
-from .core.taskpool import TaskPool
-from .core.taskprocess import Environment
-from .masterurl import parse_host_port
-from .protocol import (
+from .. import rpc
+from ..conf import Conf, ConfError
+from ..masterurl import parse_host_port
+from ..protocol import (
     ExecutorAttached,
     ExecutorExiting,
     FetchFile,
@@ -39,7 +37,9 @@ from .protocol import (
     ToExecutor,
     UnpersistRdd,
 )
-from .security import security_from_conf
+from ..security import security_from_conf
+from .taskpool import TaskPool
+from .taskprocess import Environment
 
 log = logging.getLogger("minispark.executor")
 EXECUTOR_CONF_ENV = "MINISPARK_EXECUTOR_CONF"
@@ -238,7 +238,3 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, TimeoutError, rpc.HandshakeError) as exc:
         log.error("executor could not reach its worker or driver: %s", exc)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .base import RDD
 from .dependency import (
     Aggregator,
     Dependency,
@@ -22,11 +23,10 @@ from .dependency import (
     RangeDependency,
     ShuffleDependency,
 )
-from .rdd import RDD
 from .taskcontext import TaskContext
 
 if TYPE_CHECKING:
-    from .api import ContextAPI
+    from .contextapi import ContextAPI
 
 T = TypeVar("T")
 U = TypeVar("U")
