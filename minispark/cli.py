@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -72,8 +72,10 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _webui_help(role: str, key: str) -> str:
-    return f"web port (default: $MINISPARK_{role}_WEBUI_PORT, else {key}: {KNOWN[key].default})"
+def _webui_help(role: str) -> str:
+    key = _WEBUI_PORT_KEYS[role]
+    variable = f"MINISPARK_{role.upper()}_WEBUI_PORT"
+    return f"web port (default: ${variable}, else {key}: {KNOWN[key].default})"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_port,
         help=f"RPC port (default: $MINISPARK_MASTER_PORT or {DEFAULT_MASTER_PORT})",
     )
-    m.add_argument("--webui-port", type=_port, help=_webui_help("MASTER", "spark.master.ui.port"))
+    m.add_argument("--webui-port", type=_port, help=_webui_help("master"))
     _conf_args(m)
 
     w = sub.add_parser("worker", help="run a worker", description="Run a worker in the foreground.")
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument(
         "--port", type=_port, help="RPC port (default: $MINISPARK_WORKER_PORT or random)"
     )
-    w.add_argument("--webui-port", type=_port, help=_webui_help("WORKER", "spark.worker.ui.port"))
+    w.add_argument("--webui-port", type=_port, help=_webui_help("worker"))
     w.add_argument("-c", "--cores", type=_positive, help="cores to offer (default: detected)")
     w.add_argument(
         "-m", "--memory", type=_size, help="memory to offer, e.g. 2g (default: detected)"
@@ -187,17 +189,23 @@ def run_master(args: argparse.Namespace) -> int:
     env = env_defaults("master", os.environ)
     host = args.host or env.get("host") or _hostname()
     port = args.port if args.port is not None else int(env.get("port", DEFAULT_MASTER_PORT))
-    webui = webui_port(args.webui_port, env, conf, "spark.master.ui.port")
+    webui = webui_port("master", args.webui_port, env, conf)
     daemon.setup_logging()
     daemon.log_settings("master", conf.redacted())
     return daemon.run(lambda: Master(conf, host=host, port=port, webui_port=webui), "master")
 
 
-def webui_port(flag: int | None, env: dict[str, str], conf: Conf, key: IntKey) -> int:
-    """A daemon's web port: --webui-port, else its MINISPARK_*_WEBUI_PORT, else ``key``."""
+_WEBUI_PORT_KEYS: dict[str, IntKey] = {
+    "master": "spark.master.ui.port",
+    "worker": "spark.worker.ui.port",
+}
+
+
+def webui_port(role: str, flag: int | None, env: Mapping[str, str], conf: Conf) -> int:
+    """A daemon's web port: --webui-port, else MINISPARK_<ROLE>_WEBUI_PORT, else the conf key."""
     if flag is not None:
         return flag
-    return int(env["webui_port"]) if "webui_port" in env else conf.get_int(key)
+    return int(env["webui_port"]) if "webui_port" in env else conf.get_int(_WEBUI_PORT_KEYS[role])
 
 
 def _worker_size(args: argparse.Namespace, conf: Conf, env: dict[str, str]) -> tuple[int, int]:
@@ -238,7 +246,7 @@ def run_worker(args: argparse.Namespace) -> int:
         masters=masters,
         host=args.host or env.get("host") or _hostname(),
         port=args.port if args.port is not None else int(env.get("port", 0)),
-        webui_port=webui_port(args.webui_port, env, conf, "spark.worker.ui.port"),
+        webui_port=webui_port("worker", args.webui_port, env, conf),
         cores=cores,
         memory_mb=memory,
         work_dir=work_dir,

@@ -314,6 +314,45 @@ def test_typed_getters_check_ranges() -> None:
     )
 
 
+def test_plain_getters_never_return_none() -> None:
+    # A key without a default needs the _or_none getter; the plain one refuses it (mypy does
+    # too, through the key's type) instead of returning None where it promises an int.
+    with pytest.raises(LookupError, match=r"spark\.cores\.max has no default"):
+        Conf().get_int("spark.cores.max")  # type: ignore[arg-type]
+    assert Conf().get_int_or_none("spark.cores.max") is None
+    assert Conf().get_bytes_or_none("minispark.shuffle.spillThreshold") is None
+    assert Conf({"minispark.shuffle.spillThreshold": "1m"}).get_bytes_or_none(
+        "minispark.shuffle.spillThreshold"
+    ) == (1 << 20)
+    assert Conf().get_size_mb_or_none("minispark.worker.memory") is None
+    assert Conf({"minispark.worker.memory": "2g"}).get_size_mb_or_none(
+        "minispark.worker.memory"
+    ) == (2048)
+
+
+def test_zero_is_a_value_not_unset() -> None:
+    c = Conf({"spark.deploy.retainedDrivers": "0", "spark.worker.cleanup.appDataTtl": "0"})
+    assert c.get_int("spark.deploy.retainedDrivers") == 0
+    assert c.get_duration_s("spark.worker.cleanup.appDataTtl") == 0.0
+
+
+def test_require_and_get_str() -> None:
+    assert Conf().get_str("spark.deploy.zookeeper.dir") == "/spark"
+    assert Conf({"spark.deploy.recoveryDirectory": "/d"}).require(
+        "spark.deploy.recoveryDirectory"
+    ) == ("/d")
+    with pytest.raises(ConfError, match=r"^spark\.deploy\.recoveryDirectory is unset"):
+        Conf().require("spark.deploy.recoveryDirectory")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("minispark.worker.cores", "0"), ("minispark.worker.memory", "lots")]
+)
+def test_worker_size_keys_are_checked_at_load(key: str, value: str) -> None:
+    with pytest.raises(ConfError, match=rf"^{key}: '{value}'"):
+        Conf({key: value}).validate()
+
+
 def test_get_choice_is_case_insensitive() -> None:
     assert (
         Conf({"spark.deploy.recoveryMode": "filesystem"}).get_choice("spark.deploy.recoveryMode")
