@@ -149,7 +149,7 @@ class Conf:
         return None if value is None else int(value)
 
     def get_bool(self, key: BoolKey) -> bool:
-        """Unset and without a default reads as False."""
+        """Every bool key has a default; a name the table does not know reads as False."""
         found = self._lookup(key)
         return found is not None and parse_bool(found[1], key=found[0])
 
