@@ -14,13 +14,14 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
-from .conf import Conf, ConfError, env_defaults, load, parse_size_mb
-from .masterurl import MasterUrlError, parse_local_cluster, parse_master_url
+from .conf import KNOWN, Conf, ConfError, env_defaults, load, parse_size_mb
+from .conf.keys import IntKey
+from .masterurl import DEFAULT_MASTER_PORT, MasterUrlError, parse_local_cluster, parse_master_url
 from .submitclient import ClientError
 
 EXIT_USAGE = 2
@@ -71,6 +72,12 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _webui_help(role: str) -> str:
+    key = _WEBUI_PORT_KEYS[role]
+    variable = f"MINISPARK_{role.upper()}_WEBUI_PORT"
+    return f"web port (default: ${variable}, else {key}: {KNOWN[key].default})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="minispark",
@@ -88,10 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--host", help="address to bind (default: $MINISPARK_MASTER_HOST or this host's name)"
     )
-    m.add_argument("--port", type=_port, help="RPC port (default: $MINISPARK_MASTER_PORT or 7077)")
     m.add_argument(
-        "--webui-port", type=_port, help="web port (default: $MINISPARK_MASTER_WEBUI_PORT or 8080)"
+        "--port",
+        type=_port,
+        help=f"RPC port (default: $MINISPARK_MASTER_PORT or {DEFAULT_MASTER_PORT})",
     )
+    m.add_argument("--webui-port", type=_port, help=_webui_help("master"))
     _conf_args(m)
 
     w = sub.add_parser("worker", help="run a worker", description="Run a worker in the foreground.")
@@ -102,9 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument(
         "--port", type=_port, help="RPC port (default: $MINISPARK_WORKER_PORT or random)"
     )
-    w.add_argument(
-        "--webui-port", type=_port, help="web port (default: $MINISPARK_WORKER_WEBUI_PORT or 8081)"
-    )
+    w.add_argument("--webui-port", type=_port, help=_webui_help("worker"))
     w.add_argument("-c", "--cores", type=_positive, help="cores to offer (default: detected)")
     w.add_argument(
         "-m", "--memory", type=_size, help="memory to offer, e.g. 2g (default: detected)"
@@ -181,23 +188,32 @@ def run_master(args: argparse.Namespace) -> int:
     conf = load("master", conf_pairs=args.conf, properties_file=args.properties_file)
     env = env_defaults("master", os.environ)
     host = args.host or env.get("host") or _hostname()
-    port = args.port if args.port is not None else int(env.get("port", 7077))
-    webui = (
-        args.webui_port
-        if args.webui_port is not None
-        else int(env.get("webui_port") or conf.get("spark.master.ui.port") or 8080)
-    )
+    port = args.port if args.port is not None else int(env.get("port", DEFAULT_MASTER_PORT))
+    webui = webui_port("master", args.webui_port, env, conf)
     daemon.setup_logging()
     daemon.log_settings("master", conf.redacted())
     return daemon.run(lambda: Master(conf, host=host, port=port, webui_port=webui), "master")
 
 
+_WEBUI_PORT_KEYS: dict[str, IntKey] = {
+    "master": "spark.master.ui.port",
+    "worker": "spark.worker.ui.port",
+}
+
+
+def webui_port(role: str, flag: int | None, env: Mapping[str, str], conf: Conf) -> int:
+    """A daemon's web port: --webui-port, else MINISPARK_<ROLE>_WEBUI_PORT, else the conf key."""
+    if flag is not None:
+        return flag
+    return int(env["webui_port"]) if "webui_port" in env else conf.get_int(_WEBUI_PORT_KEYS[role])
+
+
 def _worker_size(args: argparse.Namespace, conf: Conf, env: dict[str, str]) -> tuple[int, int]:
-    cores = args.cores or _int(env.get("cores")) or conf.get_int("minispark.worker.cores")
+    cores = args.cores or _int(env.get("cores")) or conf.get_int_or_none("minispark.worker.cores")
     memory = (
         args.memory
         or _mb(env.get("memory"), "MINISPARK_WORKER_MEMORY")
-        or _mb(conf.get("minispark.worker.memory"), "minispark.worker.memory")
+        or conf.get_size_mb_or_none("minispark.worker.memory")
     )
     if cores and memory:
         return cores, memory
@@ -230,9 +246,7 @@ def run_worker(args: argparse.Namespace) -> int:
         masters=masters,
         host=args.host or env.get("host") or _hostname(),
         port=args.port if args.port is not None else int(env.get("port", 0)),
-        webui_port=args.webui_port
-        if args.webui_port is not None
-        else int(env.get("webui_port") or conf.get("spark.worker.ui.port") or 8081),
+        webui_port=webui_port("worker", args.webui_port, env, conf),
         cores=cores,
         memory_mb=memory,
         work_dir=work_dir,
@@ -326,7 +340,7 @@ def submit_cluster(args: argparse.Namespace) -> int:
         cores=conf.get_int("spark.driver.cores") or 1,
         memory_mb=conf.get_size_mb("spark.driver.memory") or 1024,
         supervise=args.supervise or conf.get_bool("spark.driver.supervise"),
-        max_attempts=conf.get_int("minispark.driver.maxAttempts"),
+        max_attempts=conf.get_int_or_none("minispark.driver.maxAttempts"),
     )
     wait = conf.get_bool("spark.standalone.submit.waitAppCompletion")
     return submitclient.submit(master, conf, desc, wait)

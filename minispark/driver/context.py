@@ -124,15 +124,15 @@ class SparkContext(ContextAPI):
             security=security_from_conf(settings),
             host=_driver_host(settings, masters[0]),
             name=self.appName,
-            memory_per_executor_mb=settings.get_size_mb("spark.executor.memory") or 1024,
-            cores_per_executor=settings.get_int("spark.executor.cores"),
-            max_cores=settings.get_int("spark.cores.max"),
+            memory_per_executor_mb=settings.get_size_mb("spark.executor.memory"),
+            cores_per_executor=settings.get_int_or_none("spark.executor.cores"),
+            max_cores=settings.get_int_or_none("spark.cores.max"),
             conf={k: v for k, v in settings.items() if "secret" not in k},
         )
         self._scheduler = JobScheduler(
             self._client.ready_executors,
-            max_failures=settings.get_int("spark.task.maxFailures") or 4,
-            in_flight_per_core=settings.get_int("minispark.task.inFlightPerCore") or 2,
+            max_failures=settings.get_int("spark.task.maxFailures"),
+            in_flight_per_core=settings.get_int("minispark.task.inFlightPerCore"),
             progress=for_console(settings.get_bool("spark.ui.showConsoleProgress")),
         )
         self._client.listener = self._scheduler
@@ -153,7 +153,7 @@ class SparkContext(ContextAPI):
         if not settings.contains("spark.executor.memory"):
             self._conf.set("spark.executor.memory", f"{spec.memory_mb}m")
             return settings.with_values({"spark.executor.memory": f"{spec.memory_mb}m"})
-        if wanted is not None and wanted > spec.memory_mb:
+        if wanted > spec.memory_mb:
             raise ValueError(
                 f"Asked to launch cluster with {spec.memory_mb} MiB/worker but requested "
                 f"{wanted} MiB/executor: lower spark.executor.memory or raise M in "

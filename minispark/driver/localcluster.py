@@ -23,6 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ..conf import Conf
 from ..daemon import ORPHAN_DIR_ENV, PARENT_PID_ENV
 from ..masterurl import LocalCluster
 
@@ -52,7 +53,7 @@ class LocalClusterProcesses:
         self.conf_pairs = [f"{k}={v}" for k, v in conf.items() if k.startswith(SHARED_PREFIXES)]
         # With TLS on, the web port speaks HTTPS; these are our own daemons on loopback, so
         # the readiness poll need not verify their certificate.
-        self.tls = conf.get("minispark.ssl.enabled", "false").lower() in ("true", "yes", "1")
+        self.tls = Conf(conf).get_bool("minispark.ssl.enabled")
         self.dir = Path(tempfile.mkdtemp(prefix="minispark-local-cluster-"))
         self.port = free_port()
         self.webui_port = free_port()

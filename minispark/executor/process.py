@@ -119,7 +119,7 @@ class Executor:
         if not dirs:  # started by hand: scratch space in the working directory
             dirs = [Path.cwd()]
         per_task = int(self.limit_bytes * TASK_MEMORY_SHARE / max(1, self.args.cores))
-        forced = self.conf.get_bytes("minispark.shuffle.spillThreshold")
+        forced = self.conf.get_bytes_or_none("minispark.shuffle.spillThreshold")
         if forced:  # tests and tuning: spill above this resident size instead
             per_task = forced
         return Environment(

@@ -72,21 +72,23 @@ class MasterSettings:
     default_cores: int
     max_executor_retries: int
     retained_apps: int
+    retained_drivers: int
+    max_frame_bytes: int
 
     @classmethod
     def from_conf(cls, conf: Conf) -> MasterSettings:
+        # Unset means unlimited, which the scheduler spells UNLIMITED_CORES.
+        default_cores = conf.get_int_or_none("spark.deploy.defaultCores")
         return cls(
-            worker_timeout_s=conf.get_duration_s("spark.worker.timeout") or 15.0,
-            dead_worker_persistence=conf.get_int("spark.dead.worker.persistence") or 15,
+            worker_timeout_s=conf.get_duration_s("spark.worker.timeout"),
+            dead_worker_persistence=conf.get_int("spark.dead.worker.persistence"),
             spread_out=conf.get_bool("spark.deploy.spreadOut"),
-            default_cores=conf.get_int("spark.deploy.defaultCores") or UNLIMITED_CORES,
-            max_executor_retries=_int_or(conf.get_int("spark.deploy.maxExecutorRetries"), 10),
-            retained_apps=_int_or(conf.get_int("spark.deploy.retainedApplications"), 200),
+            default_cores=UNLIMITED_CORES if default_cores is None else default_cores,
+            max_executor_retries=conf.get_int("spark.deploy.maxExecutorRetries"),
+            retained_apps=conf.get_int("spark.deploy.retainedApplications"),
+            retained_drivers=conf.get_int("spark.deploy.retainedDrivers"),
+            max_frame_bytes=conf.get_bytes("minispark.rpc.maxFrameSize"),
         )
-
-
-def _int_or(value: int | None, default: int) -> int:
-    return default if value is None else value
 
 
 class Master:
@@ -110,13 +112,13 @@ class Master:
             handler=self.handle,
             security=self.security,
             on_close=self._connection_closed,
-            max_frame=conf.get_bytes("minispark.rpc.maxFrameSize") or 128 << 20,
+            max_frame=self.settings.max_frame_bytes,
         )
         self._timers: list[asyncio.Task[None]] = []
         self.stopping = False
         self._web: Any = None
         self.recovery = Recovery(self, conf)
-        self.drivers = Drivers(self, conf.get_int("spark.deploy.retainedDrivers") or 200)
+        self.drivers = Drivers(self, self.settings.retained_drivers)
         self.suspended_ = False  # ZooKeeper connection suspended: schedule nothing
         self._schedule_pending = False  # a placement pass is already queued on the loop
         self.exit_code = 0

@@ -47,7 +47,7 @@ class Recovery:
 
     def __init__(self, master: Master, conf: Conf) -> None:
         self.master = master
-        self.mode = conf.get_choice("spark.deploy.recoveryMode") or "NONE"
+        self.mode = conf.get_choice("spark.deploy.recoveryMode")
         self.conf = conf
         self.engine: PersistenceEngine = BlackHole()
         # One thread, so writes land in order (a worker's add before its remove) and the
@@ -65,7 +65,7 @@ class Recovery:
             self.agent = self._zookeeper(candidate)
         else:
             if self.mode == "FILESYSTEM":
-                directory = self.conf.get("spark.deploy.recoveryDirectory") or ""
+                directory = self.conf.require("spark.deploy.recoveryDirectory")
                 self.engine = FileSystemEngine(Path(directory))
             self.agent = Monarchy(candidate)
         self.agent.start()
@@ -74,9 +74,9 @@ class Recovery:
         from kazoo.client import KazooClient
         from kazoo.retry import KazooRetry
 
-        url = self.conf.get("spark.deploy.zookeeper.url") or ""
-        root = (self.conf.get("spark.deploy.zookeeper.dir") or "/spark").rstrip("/")
-        session = self.conf.get_duration_s("minispark.zookeeper.sessionTimeout") or 6.0
+        url = self.conf.require("spark.deploy.zookeeper.url")
+        root = self.conf.get_str("spark.deploy.zookeeper.dir").rstrip("/")
+        session = self.conf.get_duration_s("minispark.zookeeper.sessionTimeout")
         client = KazooClient(
             hosts=url,
             timeout=session,
@@ -154,7 +154,7 @@ class Recovery:
         for app in m.apps.values():
             host, port = parse_host_port(app.desc.driver_url)
             self._announce(host, port)
-        timeout = self.conf.get_duration_s("spark.deploy.recoveryTimeout") or 15.0
+        timeout = self.conf.get_duration_s("spark.deploy.recoveryTimeout")
         self.timer = asyncio.get_running_loop().call_later(timeout, self.complete)
         return True
 

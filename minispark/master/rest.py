@@ -68,7 +68,7 @@ def description(body: dict[str, Any]) -> DriverDescription:
         cores=conf.get_int("spark.driver.cores") or 1,
         memory_mb=conf.get_size_mb("spark.driver.memory") or 1024,
         supervise=conf.get_bool("spark.driver.supervise"),
-        max_attempts=conf.get_int("minispark.driver.maxAttempts"),
+        max_attempts=conf.get_int_or_none("minispark.driver.maxAttempts"),
     )
 
 

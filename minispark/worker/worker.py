@@ -57,6 +57,7 @@ from ..protocol import (
 from ..security import security_from_conf
 from .drivers import DriverRunner
 from .runners import ExecutorRunner
+from .settings import WorkerSettings
 
 log = logging.getLogger("minispark.worker")
 
@@ -98,7 +99,8 @@ class Worker:
         self.id = ""
         self.start_ms = int(time.time() * 1000)
         self.security = security_from_conf(conf)
-        self.timeout_s = conf.get_duration_s("spark.worker.timeout") or 15.0
+        self.settings = WorkerSettings.from_conf(conf)
+        self.timeout_s = self.settings.timeout_s
         self.heartbeat_s = self.timeout_s / 4  # until a master tells us its own
         self.master: rpc.Connection | None = None
         self.master_url = ""
@@ -169,8 +171,8 @@ class Worker:
             self.memory_mb,
             self.webui_url,
         )
-        if self.conf.get_bool("spark.worker.cleanup.enabled"):
-            interval = self.conf.get_duration_s("spark.worker.cleanup.interval") or 1800.0
+        if self.settings.cleanup_enabled:
+            interval = self.settings.cleanup_interval_s
             self._timers.append(daemon.every(interval, self.clean_work_dir))
         asyncio.get_running_loop().add_signal_handler(signal.SIGPWR, self.decommission)
         self.register_soon()
@@ -540,9 +542,8 @@ class Worker:
 
     def clean_work_dir(self) -> None:
         """Remove app dirs older than spark.worker.cleanup.appDataTtl with nothing running."""
-        ttl = self.conf.get_duration_s("spark.worker.cleanup.appDataTtl") or 7 * 86400.0
         running = {r.app_id for r in self.executors.values()}
-        cutoff = time.time() - ttl
+        cutoff = time.time() - self.settings.app_data_ttl_s
         for entry in self.opts.work_dir.iterdir():
             # Only what we created per app or driver: the default local dirs live here too.
             if not entry.name.startswith(("app-", "driver-")) or not entry.is_dir():

@@ -27,6 +27,8 @@ from minispark.conf import (
     read_env_file,
     read_properties_file,
 )
+from minispark.conf.keys import check_groups
+from minispark.conf.table import check_table
 
 # --------------------------------------------------------------------------------------------
 # Parsers
@@ -186,7 +188,8 @@ def test_parsers_raise_only_conf_error(text: str) -> None:
 
 
 def test_every_default_parses() -> None:
-    conf._check_table()
+    check_table()
+    check_groups()
     assert Conf().get_duration_s("spark.worker.timeout") == 15.0
     assert Conf().get_duration_s("minispark.zookeeper.sessionTimeout") == 6.0
     assert Conf().get_size_mb("spark.executor.memory") == 1024
@@ -236,13 +239,13 @@ def test_defaults_and_no_defaults() -> None:
     assert c.get_bool("spark.deploy.spreadOut") is True
     assert c.get_bool("spark.decommission.enabled") is True
     assert c.get_bool("spark.authenticate") is False
-    assert c.get_int("spark.deploy.defaultCores") is None
+    assert c.get_int_or_none("spark.deploy.defaultCores") is None
     assert c.get_int("spark.deploy.maxExecutorRetries") == 10
     assert c.get_int("spark.master.ui.port") == 8080
     assert c.get_int("spark.worker.ui.port") == 8081
     assert c.get_int("spark.worker.initialRegistrationRetries") == 6
     assert c.get_int("spark.worker.maxRegistrationRetries") == 16
-    assert c.get_int("minispark.driver.maxAttempts") is None
+    assert c.get_int_or_none("minispark.driver.maxAttempts") is None
     assert c.get("spark.master") is None
     assert c.get("no.such.key") is None
     assert c.get("no.such.key", "fallback") == "fallback"
@@ -299,7 +302,7 @@ def test_with_values_does_not_mutate() -> None:
     b = a.with_values({"spark.app.name": "b", "spark.cores.max": "4"})
     assert a.get("spark.app.name") == "a"
     assert b.get("spark.app.name") == "b"
-    assert b.get_int("spark.cores.max") == 4
+    assert b.get_int_or_none("spark.cores.max") == 4
 
 
 def test_typed_getters_check_ranges() -> None:
@@ -309,6 +312,45 @@ def test_typed_getters_check_ranges() -> None:
         Conf({"spark.deploy.maxExecutorRetries": "-1"}).get_int("spark.deploy.maxExecutorRetries")
         == -1
     )
+
+
+def test_plain_getters_never_return_none() -> None:
+    # A key without a default needs the _or_none getter; the plain one refuses it (mypy does
+    # too, through the key's type) instead of returning None where it promises an int.
+    with pytest.raises(LookupError, match=r"spark\.cores\.max has no default"):
+        Conf().get_int("spark.cores.max")  # type: ignore[arg-type]
+    assert Conf().get_int_or_none("spark.cores.max") is None
+    assert Conf().get_bytes_or_none("minispark.shuffle.spillThreshold") is None
+    assert Conf({"minispark.shuffle.spillThreshold": "1m"}).get_bytes_or_none(
+        "minispark.shuffle.spillThreshold"
+    ) == (1 << 20)
+    assert Conf().get_size_mb_or_none("minispark.worker.memory") is None
+    assert Conf({"minispark.worker.memory": "2g"}).get_size_mb_or_none(
+        "minispark.worker.memory"
+    ) == (2048)
+
+
+def test_zero_is_a_value_not_unset() -> None:
+    c = Conf({"spark.deploy.retainedDrivers": "0", "spark.worker.cleanup.appDataTtl": "0"})
+    assert c.get_int("spark.deploy.retainedDrivers") == 0
+    assert c.get_duration_s("spark.worker.cleanup.appDataTtl") == 0.0
+
+
+def test_require_and_get_str() -> None:
+    assert Conf().get_str("spark.deploy.zookeeper.dir") == "/spark"
+    assert Conf({"spark.deploy.recoveryDirectory": "/d"}).require(
+        "spark.deploy.recoveryDirectory"
+    ) == ("/d")
+    with pytest.raises(ConfError, match=r"^spark\.deploy\.recoveryDirectory is unset"):
+        Conf().require("spark.deploy.recoveryDirectory")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("minispark.worker.cores", "0"), ("minispark.worker.memory", "lots")]
+)
+def test_worker_size_keys_are_checked_at_load(key: str, value: str) -> None:
+    with pytest.raises(ConfError, match=rf"^{key}: '{value}'"):
+        Conf({key: value}).validate()
 
 
 def test_get_choice_is_case_insensitive() -> None:
