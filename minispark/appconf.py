@@ -11,8 +11,8 @@ Each hop has one carrier:
   settings, which the worker supplies;
 - worker to the process it launches (an executor, or ``minispark submit`` for a cluster-mode
   driver): the environment variable :data:`APP_CONF_ENV`, written by :func:`launch_env` and
-  taken out by the child at start (:func:`take`), so that it goes no further: task
-  processes, ``pipe()`` commands and programs the driver runs do not inherit it. A process
+  taken out by the child at start (:func:`take`), so that it goes no further: ``pipe()``
+  commands and programs the driver starts do not inherit it. A process
   environment is readable by its owner only and never shows in ``ps``, which is why the
   secret travels there rather than on a command line or in a file.
 

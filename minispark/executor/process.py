@@ -213,8 +213,8 @@ class Executor:
 
 def executor_conf() -> Conf:
     """The application's settings under the cluster's security settings, as the worker
-    handed them over; taken out of the environment before any task process is forked, so
-    that neither they nor the commands a task pipes to inherit the secret."""
+    handed them over; taken out of the environment at once, so that no process a task
+    starts (a ``pipe()`` command) inherits them and the secret with them."""
     return Conf(appconf.take(os.environ))
 
 
