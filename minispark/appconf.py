@@ -12,20 +12,23 @@ Each hop has one carrier:
 - worker to the process it launches (an executor, or ``minispark submit`` for a cluster-mode
   driver): the environment variable :data:`APP_CONF_ENV`, written by :func:`launch_env` and
   taken out by the child at start (:func:`take`), so that it goes no further: ``pipe()``
-  commands and programs the driver starts do not inherit it. A process
-  environment is readable by its owner only and never shows in ``ps``, which is why the
-  secret travels there rather than on a command line or in a file.
+  commands and programs the driver starts do not inherit it. A process's environment is
+  readable by its owner only and never shows in ``ps``, which is why the secret travels
+  there rather than on a command line or in a file.
 
 Precedence, highest first (Spark's, kept end to end):
 
 1. what the program sets on its ``SparkConf`` (and ``SparkContext(master, appName)``);
-2. for an executor or a cluster-mode driver, the worker's security settings
-   (:data:`SECURITY_KEYS`): the links belong to the cluster, so its secret and TLS files
-   are the ones that work on that host;
+2. in a process a worker launches, the worker's security settings (:data:`SECURITY_KEYS`):
+   the links belong to the cluster, and its secret and TLS files are the ones that exist
+   on that host;
 3. the submit flags (``--executor-memory`` ...), then ``--conf``, then the properties file
-   of the submitting host, resolved there and carried unchanged: a cluster-mode driver ranks
-   them above its worker host's properties file;
+   of the submitting host; a cluster-mode driver gets them resolved and ranks them above
+   its worker host's properties file, which it reads as any ``minispark submit`` does;
 4. the built-in defaults of the table of known keys.
+
+Executors see the application's settings as its driver resolved them (1 and 3), less any
+secret, under the worker's security settings.
 """
 
 from __future__ import annotations
