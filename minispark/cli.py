@@ -276,17 +276,34 @@ SUBMIT_FLAGS = {
     "driver_memory": "spark.driver.memory",
     "driver_cores": "spark.driver.cores",
     "py_files": "spark.submit.pyFiles",
+    "supervise": "spark.driver.supervise",
 }
 
 
-def submit_conf(args: argparse.Namespace) -> dict[str, str]:
-    """The application's settings: flags win over --conf, which wins over the file."""
+def _flag_text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def submit_conf(args: argparse.Namespace, launched: Mapping[str, str]) -> dict[str, str]:
+    """The application's settings: flags win over --conf, which wins over the file.
+
+    ``launched`` is what a worker hands a cluster-mode driver (appconf.take): the submitter's
+    flags, --conf and file, already resolved, so they rank with the flags here; the worker's
+    command line carries none of its own.
+    """
     flags = {
-        key: str(getattr(args, attr)) for attr, key in SUBMIT_FLAGS.items() if getattr(args, attr)
+        key: _flag_text(getattr(args, attr))
+        for attr, key in SUBMIT_FLAGS.items()
+        if getattr(args, attr)
     }
     if args.master:
         flags["spark.master"] = args.master
-    conf = load("driver", cli=flags, conf_pairs=args.conf, properties_file=args.properties_file)
+    conf = load(
+        "driver",
+        cli={**launched, **flags},
+        conf_pairs=args.conf,
+        properties_file=args.properties_file,
+    )
     values = dict(conf.items())
     values.setdefault("spark.app.name", Path(args.app).stem)
     master = values.get("spark.master")
@@ -300,15 +317,18 @@ def submit_conf(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from .rdd.sparkconf import SUBMIT_CONF_ENV
+    from . import appconf
+    from .rdd import sparkconf
 
+    # Taken out first, so that nothing the program starts inherits it.
+    launched = appconf.take(os.environ)
     if args.deploy_mode == "cluster":
-        return submit_cluster(args)
+        return submit_cluster(args, launched)
     _exit_with_parent()
     app = Path(args.app)
     if not app.is_file():
         raise UsageError(f"application file {args.app!r} does not exist")
-    os.environ[SUBMIT_CONF_ENV] = json.dumps(submit_conf(args))
+    sparkconf.use_submitted(submit_conf(args, launched))
     sys.argv = [str(app), *args.app_args]
     sys.path.insert(0, str(app.parent.absolute()))
     try:
@@ -320,27 +340,22 @@ def run_submit(args: argparse.Namespace) -> int:
     return 0
 
 
-def submit_cluster(args: argparse.Namespace) -> int:
+def submit_cluster(args: argparse.Namespace, launched: Mapping[str, str]) -> int:
     """Hand the program to the cluster: a worker runs it as the driver (Spark's cluster mode)."""
     from . import submitclient
-    from .protocol import DriverDescription
+    from .appconf import driver_description
 
-    values = submit_conf(args)
+    values = submit_conf(args, launched)
     master = values["spark.master"]
     if parse_local_cluster(master) is not None:
         raise UsageError("cluster deploy mode needs a minispark:// master, not local-cluster")
     conf = Conf(values)
     py_files = [p for p in (values.get("spark.submit.pyFiles") or "").split(",") if p]
-    desc = DriverDescription(
-        name=values["spark.app.name"],
+    desc = driver_description(
+        conf,
         main=Path(args.app).name,
-        args=list(args.app_args),
+        args=args.app_args,
         files=submitclient.read_files(Path(args.app), py_files),
-        conf={k: v for k, v in values.items() if k != "spark.submit.pyFiles"},
-        cores=conf.get_int("spark.driver.cores") or 1,
-        memory_mb=conf.get_size_mb("spark.driver.memory") or 1024,
-        supervise=args.supervise or conf.get_bool("spark.driver.supervise"),
-        max_attempts=conf.get_int_or_none("minispark.driver.maxAttempts"),
     )
     wait = conf.get_bool("spark.standalone.submit.waitAppCompletion")
     return submitclient.submit(master, conf, desc, wait)

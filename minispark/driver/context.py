@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from .. import __version__
+from ..appconf import shareable
 from ..conf import Conf, ConfError
 from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
 from ..protocol import UnpersistRdd
@@ -127,7 +128,7 @@ class SparkContext(ContextAPI):
             memory_per_executor_mb=settings.get_size_mb("spark.executor.memory"),
             cores_per_executor=settings.get_int_or_none("spark.executor.cores"),
             max_cores=settings.get_int_or_none("spark.cores.max"),
-            conf={k: v for k, v in settings.items() if "secret" not in k},
+            conf=shareable(settings.items()),
         )
         self._scheduler = JobScheduler(
             self._client.ready_executors,

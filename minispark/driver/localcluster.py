@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -72,13 +73,15 @@ class LocalClusterProcesses:
         env["MINISPARK_CONF_DIR"] = str(conf_dir)
         for key in [k for k in env if k.startswith("MINISPARK_") and k.endswith("_OPTS")]:
             del env[key]
+        # The shared settings, the secret among them, go in the environment, which only our
+        # user can read, rather than on the daemons' command lines, which ps shows to all.
+        env["MINISPARK_DAEMON_OPTS"] = shlex.join(f"-D{pair}" for pair in self.conf_pairs)
         return env
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        conf = [arg for pair in self.conf_pairs for arg in ("--conf", pair)]
         with (self.dir / f"{name}.log").open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "minispark", *args, *conf],
+                [sys.executable, "-m", "minispark", *args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from .. import rpc
+from .. import appconf, rpc
 from ..conf import Conf, ConfError
 from ..masterurl import parse_host_port
 from ..protocol import (
@@ -42,7 +41,6 @@ from .taskpool import TaskPool
 from .taskprocess import Environment
 
 log = logging.getLogger("minispark.executor")
-EXECUTOR_CONF_ENV = "MINISPARK_EXECUTOR_CONF"
 EXIT_OVER_MEMORY = 52
 MEMORY_CHECK_S = 0.5
 TASK_MEMORY_SHARE = 0.7  # of the executor's memory per core, before a task spills to disk
@@ -214,12 +212,10 @@ class Executor:
 
 
 def executor_conf() -> Conf:
-    """The application's settings (written by the worker beside us) under the cluster's
-    security settings (passed by the worker in the environment), which always win."""
-    app = Path("app-conf.json")
-    values: dict[str, str] = json.loads(app.read_text()) if app.is_file() else {}
-    values.update(json.loads(os.environ.get(EXECUTOR_CONF_ENV, "{}")))
-    return Conf(values)
+    """The application's settings under the cluster's security settings, as the worker
+    handed them over; taken out of the environment at once, so that no process a task
+    starts (a ``pipe()`` command) inherits them and the secret with them."""
+    return Conf(appconf.take(os.environ))
 
 
 def main(argv: list[str] | None = None) -> int:

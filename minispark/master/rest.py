@@ -15,7 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from ..conf import Conf, ConfError
+from ..appconf import driver_description
+from ..conf import Conf
 from ..protocol import DriverDescription
 from ..security import http_authorized
 from .master import Master
@@ -55,21 +56,8 @@ def description(body: dict[str, Any]) -> DriverDescription:
     if main not in files:
         raise ValueError("appResource must name one of the uploaded files")
     conf = Conf({str(k): str(v) for k, v in props.items()})
-    try:
-        conf.validate()
-    except ConfError as exc:
-        raise ValueError(str(exc)) from exc
-    return DriverDescription(
-        name=str(props["spark.app.name"]),
-        main=main,
-        args=[str(a) for a in body.get("appArgs") or []],
-        files=files,
-        conf=dict(conf.items()),
-        cores=conf.get_int("spark.driver.cores") or 1,
-        memory_mb=conf.get_size_mb("spark.driver.memory") or 1024,
-        supervise=conf.get_bool("spark.driver.supervise"),
-        max_attempts=conf.get_int_or_none("minispark.driver.maxAttempts"),
-    )
+    args = [str(a) for a in body.get("appArgs") or []]
+    return driver_description(conf, main=main, args=args, files=files)  # ConfError: ValueError
 
 
 async def create(request: web.Request) -> web.Response:

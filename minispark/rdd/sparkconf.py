@@ -1,20 +1,30 @@
-"""``SparkConf``, with PySpark's names: a user's settings for one application."""
+"""``SparkConf``, with PySpark's names: a user's settings for one application.
+
+What the program sets wins over what ``minispark submit`` resolved from its flags, --conf
+and properties file (the full order is in ``minispark.appconf``).
+"""
 
 from __future__ import annotations
 
-import json
-import os
+from collections.abc import Mapping
 
-# ``minispark submit`` hands its settings to the program it runs through this variable,
-# the way spark-submit passes system properties to the driver JVM.
-SUBMIT_CONF_ENV = "MINISPARK_SUBMIT_CONF"
+# What ``minispark submit`` resolved for the program it runs in this process, as
+# spark-submit hands the driver JVM system properties. In-process rather than in the
+# environment, so that nothing the program starts inherits the application's settings.
+_submitted: dict[str, str] = {}
+
+
+def use_submitted(settings: Mapping[str, str]) -> None:
+    """Called by ``minispark submit`` before it runs the program: SparkConf() starts here."""
+    _submitted.clear()
+    _submitted.update(settings)
 
 
 class SparkConf:
     def __init__(self, loadDefaults: bool = True, _values: dict[str, str] | None = None) -> None:  # noqa: N803
         self._values: dict[str, str] = {}
         if loadDefaults:
-            self._values.update(json.loads(os.environ.get(SUBMIT_CONF_ENV, "{}")))
+            self._values.update(_submitted)
         if _values:
             self._values.update(_values)
 

@@ -2,9 +2,11 @@
 
 The program runs as ``minispark submit`` in client mode inside ``<work-dir>/<driver-id>/``,
 where its files (the program and its --py-files, sent with the submission) are written, so
-no shared filesystem is needed. With ``--supervise`` a non-zero exit restarts it after a
-backoff: 1 s, doubling, back to 1 s after a run longer than 5 s, capped at 60 s, and with an
-optional cap on attempts (``minispark.driver.maxAttempts``) that Spark lacks.
+no shared filesystem is needed. Its settings, under the worker's security settings, go in
+its environment (``minispark.appconf``), never on its command line. With ``--supervise``
+a non-zero exit restarts it after a backoff: 1 s, doubling, back to 1 s after a run longer
+than 5 s, capped at 60 s, and with an optional cap on attempts
+(``minispark.driver.maxAttempts``) that Spark lacks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import psutil
 
+from ..appconf import launch_env
 from ..daemon import PARENT_PID_ENV
 from ..protocol import DriverDescription, DriverState
 from .runners import TERMINATE_GRACE_S, describe_exit, process_tree, signal_tree
@@ -42,12 +45,14 @@ class DriverRunner:
         desc: DriverDescription,
         work_dir: Path,
         env: dict[str, str],
+        security: dict[str, str],
         on_final: FinalCallback,
     ) -> None:
         self.driver_id = driver_id
         self.desc = desc
         self.dir = work_dir / driver_id
         self.env = env
+        self.security = security
         self.on_final = on_final
         self.state = DriverState.RUNNING
         self.attempts = 0
@@ -102,15 +107,6 @@ class DriverRunner:
             (self.dir / Path(name).name).write_bytes(data)
 
     def command(self) -> list[str]:
-        conf = [
-            a
-            for k, v in sorted(self.desc.conf.items())
-            if k != "spark.master"
-            for a in ("--conf", f"{k}={v}")
-        ]
-        extra = [str(self.dir / n) for n in sorted(self.desc.files) if n != self.desc.main]
-        py_files = ["--py-files", ",".join(extra)] if extra else []
-        master = self.desc.conf.get("spark.master", "")
         return [
             sys.executable,
             "-m",
@@ -118,18 +114,19 @@ class DriverRunner:
             "submit",
             "--deploy-mode",
             "client",
-            "--master",
-            master,
-            "--name",
-            self.desc.name,
-            *py_files,
-            *conf,
             str(self.dir / self.desc.main),
             *self.desc.args,
         ]
 
+    def settings(self) -> dict[str, str]:
+        """The submitted settings, with --py-files naming this worker's copies."""
+        extra = [str(self.dir / n) for n in sorted(self.desc.files) if n != self.desc.main]
+        py_files = {"spark.submit.pyFiles": ",".join(extra)} if extra else {}
+        return {**self.desc.conf, "spark.app.name": self.desc.name, **py_files}
+
     async def _run_once(self) -> int:
-        env = {**self.env, PARENT_PID_ENV: str(os.getpid())}  # dies with this worker
+        env = launch_env(self.env, self.settings(), self.security)
+        env[PARENT_PID_ENV] = str(os.getpid())  # dies with this worker
         with (self.dir / "stdout").open("ab") as out, (self.dir / "stderr").open("ab") as err:
             err.write(f"Launch Command: {' '.join(self.command())}\n{'=' * 40}\n".encode())
             err.flush()

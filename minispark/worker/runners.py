@@ -2,16 +2,16 @@
 
 Each executor is ``python -m minispark.executor`` in a new session, so that one signal to
 its process group reaches everything it started. Its stdout and stderr go to
-``<work-dir>/<app-id>/<exec-id>/`` as in Spark. The runner turns the process's life into
-executor states (LAUNCHING → RUNNING → EXITED/FAILED/KILLED) and hands each change to a
-callback; it never talks to the master itself.
+``<work-dir>/<app-id>/<exec-id>/`` as in Spark; the application's settings, under the
+worker's security settings, go in its environment (``minispark.appconf``). The runner
+turns the process's life into executor states (LAUNCHING → RUNNING → EXITED/FAILED/KILLED)
+and hands each change to a callback; it never talks to the master itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from ..appconf import launch_env
 from ..protocol import ApplicationDescription, ExecutorDescription, ExecutorState
 
 log = logging.getLogger("minispark.worker.runner")
@@ -53,6 +54,7 @@ class ExecutorRunner:
         worker_address: str,
         host: str,
         env: dict[str, str],
+        security: dict[str, str],
         on_state: StateCallback,
     ) -> None:
         self.app_id = app_id
@@ -64,6 +66,7 @@ class ExecutorRunner:
         self.worker_address = worker_address
         self.host = host
         self.env = env
+        self.security = security
         self.on_state = on_state
         self.state = ExecutorState.LAUNCHING
         self.process: asyncio.subprocess.Process | None = None
@@ -126,7 +129,6 @@ class ExecutorRunner:
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "app-conf.json").write_text(json.dumps(self.app.conf))
         command = self.command()
         with (self.dir / "stdout").open("ab") as out, (self.dir / "stderr").open("ab") as err:
             err.write(f"minispark Executor Command: {' '.join(command)}\n{'=' * 40}\n".encode())
@@ -137,7 +139,7 @@ class ExecutorRunner:
                 stdout=out,
                 stderr=err,
                 cwd=self.dir,
-                env=self.env,
+                env=launch_env(self.env, self.app.conf, self.security),
                 start_new_session=True,  # its own process group: one signal reaches the tree
             )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 import os
 import random
@@ -25,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import daemon, rpc, systemd
+from ..appconf import cluster_security
 from ..conf import Conf
 from ..executor import shuffle
-from ..executor.process import EXECUTOR_CONF_ENV
 from ..protocol import (
     ApplicationFinished,
     DecommissionWorker,
@@ -63,16 +62,6 @@ log = logging.getLogger("minispark.worker")
 
 RETAINED_FINISHED = 1000
 _APP_ID = re.compile(r"app-[0-9A-Za-z._-]+")
-# Security settings an executor needs to reach its driver and this worker.
-SECURITY_KEYS = (
-    "spark.authenticate",
-    "spark.authenticate.secret",
-    "spark.authenticate.secret.file",
-    "minispark.ssl.enabled",
-    "minispark.ssl.certFile",
-    "minispark.ssl.keyFile",
-    "minispark.ssl.caFile",
-)
 
 
 @dataclass(frozen=True)
@@ -441,6 +430,7 @@ class Worker:
             worker_address=self.address,
             host=self.host,
             env=self._executor_env(m.app_id),
+            security=cluster_security(self.conf),
             on_state=self._executor_state,
         )
         self.executors[key] = runner
@@ -464,6 +454,7 @@ class Worker:
             desc=m.driver,
             work_dir=self.opts.work_dir,
             env=daemon.child_env(),
+            security=cluster_security(self.conf),
             on_final=self._driver_final,
         )
         self.drivers[m.driver_id] = runner
@@ -478,12 +469,10 @@ class Worker:
         dirs = [d / app_id for d in self.opts.local_dirs]
         for d in dirs:
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        security = {k: v for k, v in self.conf.items() if k in SECURITY_KEYS}
         env = daemon.child_env()
         env.update(
             {
                 "MINISPARK_EXECUTOR_DIRS": os.pathsep.join(str(d) for d in dirs),
-                EXECUTOR_CONF_ENV: json.dumps(security),
                 "PYTHONUNBUFFERED": "1",
             }
         )

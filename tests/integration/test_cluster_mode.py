@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import signal
 import textwrap
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from .harness import Cluster, Daemon, cli, driver_state, http, submit, url_of, wait_for
 
@@ -109,6 +112,42 @@ def test_supervised_driver_moves_when_its_worker_dies(cluster: Cluster, tmp_path
     )
     assert replacement[0]["id"] != driver_id  # a new id (SPARK-19900)
     assert replacement[0]["worker"] != running[0]["worker"]
+
+
+def test_the_secret_stays_out_of_command_lines_and_files(cluster: Cluster, tmp_path: Path) -> None:
+    master, worker = one_worker(cluster, *AUTH)
+    app = program(
+        tmp_path,
+        "secretive.py",
+        """
+        import os, pathlib, time
+        from minispark import SparkContext
+        with SparkContext(appName="secretive") as sc:
+            in_task = sc.parallelize([1], 1).map(lambda _: "MINISPARK_APP_CONF" in os.environ)
+            total = sc.parallelize(range(4), 2).sum()
+            print("HANDED OVER", sc.getConf().get("spark.authenticate"), total)
+            print("LEFT IN ENV", "MINISPARK_APP_CONF" in os.environ)
+            print("LEFT FOR TASKS", in_task.collect(), flush=True)
+            pathlib.Path("ran").touch()
+            while not pathlib.Path("stop").exists():
+                time.sleep(0.1)
+    """,
+    )
+    driver_id = submit(url_of(master), app, *(a for p in AUTH for a in ("--conf", p)))
+    work = cluster.root / worker.name
+    wait_for((work / driver_id / "ran").exists, "the driver to run a job")
+    launched = psutil.Process(worker.pid).children(recursive=True)
+    assert len(launched) >= 2  # the driver and its executor, at least
+    for proc in launched:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            assert SECRET not in " ".join(proc.cmdline()), proc
+    (work / driver_id / "stop").touch()
+    assert ended(master, driver_id) == "FINISHED"
+    out = (work / driver_id / "stdout").read_text()
+    assert "HANDED OVER true 6" in out  # the worker handed the driver the cluster's security
+    assert "LEFT IN ENV False" in out and "LEFT FOR TASKS [False]" in out
+    for path in (p for p in work.rglob("*") if p.is_file()):
+        assert SECRET.encode() not in path.read_bytes(), path
 
 
 def _rest(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import subprocess
@@ -9,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import msgspec
+import psutil
 import pytest
 
 from minispark import SparkConf, SparkContext
@@ -216,3 +218,13 @@ def test_local_cluster_with_tls(tmp_path: Path) -> None:
     tls = _tls(cert, key, ca)
     with SparkContext(conf=_conf("local-cluster[1,1,512]", *tls)) as sc:
         assert len(sc.wait_for_executors(1)) == 1
+
+
+def test_local_cluster_keeps_the_secret_off_command_lines() -> None:
+    with SparkContext(conf=_conf("local-cluster[1,1,512]", *AUTH)) as sc:
+        assert sc.parallelize(range(4), 2).sum() == 6  # executors authenticated
+        started = psutil.Process().children(recursive=True)  # daemons and executors
+        assert len(started) >= 3
+        for proc in started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                assert SECRET not in " ".join(proc.cmdline()), proc
