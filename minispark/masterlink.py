@@ -108,7 +108,7 @@ class Leadership:
         return not isinstance(epoch, int) or epoch >= self.epoch
 
 
-def describe(address: Address) -> str:
+def _where(address: Address) -> str:
     return f"{address[0]}:{address[1]}"
 
 
@@ -125,7 +125,7 @@ class NoLeader(ConnectionError):
 
     @property
     def tried(self) -> str:
-        return "; ".join(f"{describe(a)} ({why})" for a, why in self.outcomes.items())
+        return "; ".join(f"{_where(a)} ({why})" for a, why in self.outcomes.items())
 
 
 def _reason(exc: BaseException) -> str:
@@ -282,7 +282,7 @@ class MasterLink(Generic[C]):
             self.log.warning(
                 "master %s claims to lead at epoch %d, below epoch %d already seen: "
                 "a deposed leader; not following it",
-                describe(address),
+                _where(address),
                 claim.epoch,
                 self._state.epoch,
             )
@@ -302,14 +302,14 @@ class MasterLink(Generic[C]):
         return "the leader"
 
     def _split_brain(self, address: Address) -> None:
-        held = describe(self._address) if self._address else "?"
+        held = _where(self._address) if self._address else "?"
         self.log.error(
             "two masters accept this %s as leaders: minispark://%s and minispark://%s; they "
             "must share spark.deploy.recoveryMode=ZOOKEEPER to elect one. Following the "
             "higher epoch.",
             self.subject,
             held,
-            describe(address),
+            _where(address),
         )
 
     # ------------------------------------------------------------------ following
