@@ -296,6 +296,8 @@ class DriverStatusResponse(Message):
     worker_id: str = ""
     worker_host_port: str = ""
     message: str = ""
+    # The answering leader's epoch: how a client tells apart two masters that both lead.
+    epoch: int = 0
 
 
 class MasterChanged(Message):

@@ -1,16 +1,20 @@
 """`minispark submit --deploy-mode cluster`, `kill` and `status`: ask the leading master.
 
-Every master in the URL is tried in turn; a standby answers that it is not the leader and
-the next one is asked, so a client never needs to know which master leads.
+Every master in the URL is asked which one leads (``masterlink``); standbys say they do not,
+and the request then goes to the leader alone, so a client never needs to know which master
+leads, and two masters that both claim to are told apart by epoch.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from pathlib import Path
 
 from . import rpc
 from .conf import Conf
+from .masterlink import Endpoint, MasterLink, NoLeader, Retries
 from .masterurl import parse_master_url
 from .protocol import (
     NOT_LEADER,
@@ -30,6 +34,9 @@ from .security import security_from_conf
 # record holds at most 1 MiB: a program and its helpers fit; libraries belong on the workers.
 MAX_FILES_BYTES = 512 * 1024
 FINAL_STATES = ("FINISHED", "FAILED", "KILLED", "ERROR")
+ASK_TIMEOUT_S = 10.0
+
+log = logging.getLogger("minispark.submitclient")
 
 
 class ClientError(Exception):
@@ -37,27 +44,47 @@ class ClientError(Exception):
 
 
 def ask_leader(url: str, conf: Conf, message: Message) -> Message:
-    security = security_from_conf(conf)
-    tried = []
-    for host, port in parse_master_url(url):
-        try:
-            client = rpc.BlockingClient(
-                host, port, security=security, role="client", inbound=ToSubmitClient, timeout=10.0
-            )
-        except (OSError, rpc.HandshakeError, rpc.MalformedFrame) as exc:
-            tried.append(f"{host}:{port} ({exc})")
-            continue
-        try:
-            reply = client.ask(message)
-        except (OSError, rpc.RpcError, rpc.ConnectionClosed) as exc:
-            tried.append(f"{host}:{port} ({exc})")
-            continue
-        finally:
-            client.close()
-        if not getattr(reply, "message", "").startswith(NOT_LEADER):
-            return reply
-        tried.append(f"{host}:{port} (a standby)")
-    raise ClientError("no master answered as the leader: " + "; ".join(tried))
+    return asyncio.run(_ask_leader(parse_master_url(url), security_from_conf(conf), message))
+
+
+async def _ask_leader(
+    masters: list[tuple[str, int]], security: rpc.Security, message: Message
+) -> Message:
+    """Find the leader first, then ask it alone: a submission must reach one master even
+    when two claim to lead."""
+    link: MasterLink[DriverStatusResponse] = MasterLink(
+        masters,
+        Endpoint(ToSubmitClient, _no_orders, security, role="client", timeout_s=ASK_TIMEOUT_S),
+        subject="client",
+        register=_probe,
+        retries=Retries(attempts=1),
+        log=log,
+    )
+    try:
+        leader = await link.find()
+    except NoLeader as exc:
+        raise ClientError(f"no master answered as the leader: {exc.tried}") from None
+    try:
+        reply = await leader.ask(message, timeout=ASK_TIMEOUT_S)
+    except (rpc.ConnectionClosed, TimeoutError, rpc.RpcError) as exc:
+        where = f"{leader.peer_host}:{leader.peer_port}"
+        raise ClientError(f"no master answered as the leader: {where} ({exc})") from None
+    finally:
+        link.close()
+    return reply
+
+
+async def _probe(conn: rpc.Connection, address: tuple[str, int]) -> DriverStatusResponse | str:
+    """Asking for no driver changes nothing anywhere: a standby answers that it does not
+    lead, the leader that it knows no such driver, with its epoch."""
+    reply = await conn.ask(RequestDriverStatus(driver_id=""), timeout=ASK_TIMEOUT_S)
+    if not isinstance(reply, DriverStatusResponse) or reply.message.startswith(NOT_LEADER):
+        return "a standby"
+    return reply
+
+
+def _no_orders(conn: rpc.Connection, message: object) -> None:
+    """Masters only answer a client; they send it nothing of their own."""
 
 
 def read_files(app: Path, py_files: list[str]) -> dict[str, bytes]:

@@ -1,9 +1,10 @@
 """The driver's link to the cluster: registers the application and tracks its executors.
 
-It runs on the driver's background event loop. It asks every master in the URL at once;
-only the leader answers ``RegisteredApplication`` (standbys say ``MasterInStandby``), and
-the others' links are closed. Executors that the master places connect back to this
-driver's own RPC server and register there, so tasks never pass through the master.
+It runs on the driver's background event loop. It asks every master in the URL at once
+(``masterlink``); only the leader answers ``RegisteredApplication`` (standbys say
+``MasterInStandby``), and the others' links are closed. Executors that the master places
+connect back to this driver's own RPC server and register there, so tasks never pass through
+the master.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .. import rpc
+from ..masterlink import Endpoint, MasterLink, NoLeader, Retries
 from ..protocol import (
     ApplicationDescription,
     ApplicationRemoved,
@@ -44,8 +46,8 @@ from ..protocol import (
 
 log = logging.getLogger("minispark.appclient")
 
-REGISTRATION_ATTEMPTS = 30
-REGISTRATION_INTERVAL_S = 1.0
+# A driver waits about half a minute for a leader, at one try a second.
+REGISTRATION = Retries(attempts=30, short_s=1.0)
 
 
 @dataclass
@@ -106,7 +108,6 @@ class _NoListener:
 class AppStatus:
     app_id: str = ""
     master_url: str = ""
-    epoch: int = 0
     executors: dict[int, ExecutorHandle] = field(default_factory=dict)
     ended: str = ""  # why the master removed us, when it did
     # One past the highest executor id this application has seen, ended executors included.
@@ -144,7 +145,6 @@ class AppClient:
             max_cores=max_cores,
             conf=conf,
         )
-        self.master: rpc.Connection | None = None
         self.server = rpc.Server(
             name="driver",
             inbound=ToDriver,
@@ -154,10 +154,27 @@ class AppClient:
         )
         self.port = 0
         self.stopping = False
-        self._reregistering: asyncio.Task[None] | None = None
+        self._link: MasterLink[RegisteredApplication] = MasterLink(
+            masters,
+            Endpoint(ToDriver, self.handle, security, role="driver"),
+            subject="application",
+            register=self._register,
+            retries=REGISTRATION,
+            log=log,
+            on_leader=self._registered,
+            on_lost=self._master_lost,
+            on_give_up=lambda exc: log.error("could not re-register the application: %s", exc),
+            # A wrong secret will not fix itself while the user waits: say so at once.
+            fatal=(rpc.HandshakeError,),
+        )
         self.listener: Listener = _NoListener()
         self.files: dict[str, Path] = {}  # served to executors by name (--py-files)
         self.worker_urls: dict[str, str] = {}  # worker id -> its RPC address, from executors
+
+    @property
+    def master(self) -> rpc.Connection | None:
+        """The link to the leading master, while there is one."""
+        return self._link.leader
 
     @property
     def driver_url(self) -> str:
@@ -166,64 +183,42 @@ class AppClient:
     async def start(self) -> None:
         self.port = await self.server.start(self.host, 0)
         self.desc = ApplicationDescription(driver_url=self.driver_url, **self._desc_args)
-        await self._register()
+        try:
+            await self._link.find()
+        except NoLeader as exc:
+            raise ConnectionError(
+                f"no master accepted the application after {exc.attempts} attempts: check "
+                "that a master is ALIVE at " + ",".join(f"{h}:{p}" for h, p in self.masters)
+            ) from None
 
-    async def _register(self) -> None:
-        """Ask every master; the leader answers. Also how we follow a new leader."""
-        desc = self.desc
-        for attempt in range(1, REGISTRATION_ATTEMPTS + 1):
-            await asyncio.gather(*(self._try_master(h, p, desc) for h, p in self.masters))
-            if self.master is not None:
-                return
-            if attempt == 1:
-                log.info("waiting for a master to accept the application...")
-            await asyncio.sleep(REGISTRATION_INTERVAL_S)
-        raise ConnectionError(
-            "no master accepted the application after "
-            f"{REGISTRATION_ATTEMPTS} attempts: check that a master is ALIVE at "
-            + ",".join(f"{h}:{p}" for h, p in self.masters)
+    async def _register(
+        self, conn: rpc.Connection, master: tuple[str, int]
+    ) -> RegisteredApplication | str:
+        """Asked again after a change of leader, with the id and executor ids we hold."""
+        request = RegisterApplication(
+            app=self.desc, app_id=self.status.app_id, next_exec_id=self.status.next_exec_id
+        )
+        reply = await conn.ask(request, timeout=10)
+        return reply if isinstance(reply, RegisteredApplication) else "a standby"
+
+    def _registered(self, conn: rpc.Connection, reply: RegisteredApplication) -> None:
+        self.status.app_id = reply.app_id
+        self.status.master_url = reply.master_url
+        log.info(
+            "registered as %s with master %s (epoch %d)",
+            reply.app_id,
+            reply.master_url,
+            reply.epoch,
         )
 
-    async def _try_master(self, host: str, port: int, desc: ApplicationDescription) -> None:
-        try:
-            conn = await rpc.connect(
-                host,
-                port,
-                inbound=ToDriver,
-                handler=self.handle,
-                security=self.security,
-                role="driver",
-                on_close=self._master_closed,
-            )
-        except rpc.HandshakeError:
-            raise
-        except (OSError, TimeoutError) as exc:
-            log.debug("cannot reach master %s:%d: %s", host, port, exc)
-            return
-        try:
-            request = RegisterApplication(
-                app=desc, app_id=self.status.app_id, next_exec_id=self.status.next_exec_id
-            )
-            reply = await conn.ask(request, timeout=10)
-        except (rpc.ConnectionClosed, TimeoutError, rpc.RpcError):
-            conn.close()
-            return
-        if isinstance(reply, RegisteredApplication) and self.master is None:
-            self.master = conn
-            self.status.app_id = reply.app_id
-            self.status.master_url = reply.master_url
-            self.status.epoch = max(self.status.epoch, reply.epoch)
-            log.info(
-                "registered as %s with master %s (epoch %d)",
-                reply.app_id,
-                reply.master_url,
-                reply.epoch,
-            )
-        else:
-            conn.close()
+    def _master_lost(self) -> None:
+        log.warning(
+            "lost the connection to master %s; looking for the leader", self.status.master_url
+        )
 
     async def stop(self) -> None:
         self.stopping = True
+        self._link.settle()
         if self.master is not None and not self.master.is_closed and self.status.app_id:
             try:
                 await self.master.ask(UnregisterApplication(app_id=self.status.app_id), timeout=5)
@@ -232,8 +227,7 @@ class AppClient:
         for handle in self.status.executors.values():
             if handle.conn is not None and not handle.conn.is_closed:
                 handle.conn.send(StopExecutor())
-        if self.master is not None:
-            self.master.close()
+        self._link.close()
         self.server.close()
 
     # ------------------------------------------------------------------- messages
@@ -255,9 +249,9 @@ class AppClient:
         if isinstance(message, FetchFile):
             return self._serve_file(message)
         if isinstance(message, MasterChanged):
-            self._master_changed(message)
+            self._link.announce(message)
             return None
-        if getattr(message, "epoch", self.status.epoch) < self.status.epoch:
+        if not self._link.current(message):
             return None  # from a deposed leader
         if isinstance(message, ExecutorAdded):
             self.status.add_executor(
@@ -273,6 +267,7 @@ class AppClient:
             self._executor_updated(message)
         elif isinstance(message, ApplicationRemoved):
             self.status.ended = f"{message.state}: {message.message}"
+            self._link.settle()  # removed: a new leader must not take the application back
             log.error("master removed the application: %s", self.status.ended)
             self.listener.fail_all(
                 f"the application was removed by the master: {self.status.ended}"
@@ -325,40 +320,6 @@ class AppClient:
             self.on_change()
             if not self.stopping:
                 self.listener.executor_lost(handle.exec_id, "its connection closed")
-
-    def _master_changed(self, m: MasterChanged) -> None:
-        if m.epoch <= self.status.epoch or self.stopping:
-            return
-        log.info("master changed to %s (epoch %d); re-registering", m.master_url, m.epoch)
-        self.status.epoch = m.epoch
-        old, self.master = self.master, None
-        if old is not None:
-            old.close()  # its close callback sees master is None and leaves the rest to us
-        self._follow_leader(now=True)
-
-    def _follow_leader(self, *, now: bool = False) -> None:
-        """Re-register with whoever leads now; running jobs never wait for this. ``now``
-        restarts a loop that is asleep between attempts (a leader has just announced itself)."""
-        running = self._reregistering
-        if running is not None and not running.done():
-            if not now:
-                return
-            running.cancel()
-        self._reregistering = asyncio.ensure_future(self._reregister())
-
-    async def _reregister(self) -> None:
-        try:
-            await self._register()
-        except ConnectionError as exc:
-            log.error("could not re-register the application: %s", exc)
-
-    def _master_closed(self, conn: rpc.Connection) -> None:
-        if conn is self.master and not self.status.ended and not self.stopping:
-            log.warning(
-                "lost the connection to master %s; looking for the leader", self.status.master_url
-            )
-            self.master = None
-            self._follow_leader()
 
     def ready_executors(self) -> list[ExecutorHandle]:
         return [

@@ -109,7 +109,9 @@ class Drivers:
             (d for d in self.completed if d.id == driver_id), None
         )
         if driver is None:
-            return DriverStatusResponse(found=False, message=f"no driver {driver_id} is known here")
+            return DriverStatusResponse(
+                found=False, message=f"no driver {driver_id} is known here", epoch=self.m.epoch
+            )
         worker = self.m.workers.get(driver.worker_id)
         return DriverStatusResponse(
             found=True,
@@ -117,6 +119,7 @@ class Drivers:
             worker_id=driver.worker_id,
             worker_host_port=worker.address if worker else "",
             message=driver.message,
+            epoch=self.m.epoch,
         )
 
     # --------------------------------------------------------------- placement

@@ -14,6 +14,8 @@ class WorkerSettings:
     cleanup_enabled: bool
     cleanup_interval_s: float
     app_data_ttl_s: float  # a stopped app's work dir older than this is deleted
+    quick_registrations: int  # registration attempts a few seconds apart, before slow ones
+    registration_attempts: int  # all attempts, quick ones included, before the worker exits
 
     @classmethod
     def from_conf(cls, conf: Conf) -> WorkerSettings:
@@ -22,4 +24,6 @@ class WorkerSettings:
             cleanup_enabled=conf.get_bool("spark.worker.cleanup.enabled"),
             cleanup_interval_s=conf.get_duration_s("spark.worker.cleanup.interval"),
             app_data_ttl_s=conf.get_duration_s("spark.worker.cleanup.appDataTtl"),
+            quick_registrations=conf.get_int("spark.worker.initialRegistrationRetries"),
+            registration_attempts=conf.get_int("spark.worker.maxRegistrationRetries"),
         )

@@ -2,8 +2,9 @@
 
 It registers with every master in its URL at once (only the leader accepts; standbys answer
 MasterInStandby), heartbeats the one that accepted, and re-registers with backoff whenever
-that link closes. Executor state changes are delivered reliably: each is an ask that stays
-queued until the master acknowledges it, across reconnects (SPARK-34245's lesson).
+that link closes (``masterlink`` finds and follows the leader). Executor state changes are
+delivered reliably: each is an ask that stays queued until the master acknowledges it, across
+reconnects (SPARK-34245's lesson).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import collections
 import contextlib
 import logging
 import os
-import random
 import re
 import shutil
 import signal
@@ -27,6 +27,7 @@ from .. import daemon, rpc, systemd
 from ..appconf import cluster_security
 from ..conf import Conf
 from ..executor import shuffle
+from ..masterlink import Endpoint, MasterLink, Retries
 from ..protocol import (
     ApplicationFinished,
     DecommissionWorker,
@@ -91,10 +92,8 @@ class Worker:
         self.settings = WorkerSettings.from_conf(conf)
         self.timeout_s = self.settings.timeout_s
         self.heartbeat_s = self.timeout_s / 4  # until a master tells us its own
-        self.master: rpc.Connection | None = None
         self.master_url = ""
         self.master_webui_url = ""
-        self.master_epoch = 0
         self.ever_registered = False
         self.decommissioned = False
         self.executors: dict[str, ExecutorRunner] = {}
@@ -111,7 +110,6 @@ class Worker:
         )
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
-        self._registering: asyncio.Task[None] | None = None
         self._beat: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
         self._web: Any = None
@@ -120,6 +118,17 @@ class Worker:
             inbound=ToWorker,
             handler=self.handle,
             security=self.security,
+        )
+        self._link: MasterLink[RegisteredWorker] = MasterLink(
+            options.masters,
+            Endpoint(ToWorker, self.handle, self.security, role="worker"),
+            subject="worker",
+            register=self._register,
+            retries=registration_retries(self.settings),
+            log=log,
+            on_leader=self._registered_with,
+            on_lost=self._master_lost,
+            on_give_up=self._give_up,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -143,6 +152,11 @@ class Worker:
         return drivers + sum(r.memory_mb for r in self.executors.values())
 
     @property
+    def master(self) -> rpc.Connection | None:
+        """The link to the leader this worker follows, while it has one."""
+        return self._link.leader
+
+    @property
     def registered(self) -> bool:
         return self.master is not None and not self.master.is_closed
 
@@ -164,7 +178,7 @@ class Worker:
             interval = self.settings.cleanup_interval_s
             self._timers.append(daemon.every(interval, self.clean_work_dir))
         asyncio.get_running_loop().add_signal_handler(signal.SIGPWR, self.decommission)
-        self.register_soon()
+        self._link.follow()
 
     async def stop(self) -> None:
         for runner in list(self.executors.values()):
@@ -174,66 +188,28 @@ class Worker:
         await daemon.cancel(self._timers)
         if self._beat is not None:
             self._beat.cancel()
-        if self._registering is not None:
-            self._registering.cancel()
-        if self.master is not None:
-            self.master.close("worker stopping")
+        self._link.close("worker stopping")
         self._server.close()
         if self._web is not None:
             await self._web.cleanup()
 
     # --------------------------------------------------------------- registration
 
-    def register_soon(self, *, now: bool = False) -> None:
-        """Start registering; ``now`` restarts a loop that may be asleep in its backoff (a new
-        leader just announced itself: waiting out a 30 s backoff would stall the failover)."""
-        running = self._registering
-        if running is not None and not running.done():
-            if not now:
-                return
-            running.cancel()
-        self._registering = asyncio.ensure_future(self._register())
+    async def _register(
+        self, conn: rpc.Connection, master: tuple[str, int]
+    ) -> RegisteredWorker | str:
+        reply = await conn.ask(self._registration(*master), timeout=self.timeout_s)
+        if isinstance(reply, RegisterWorkerFailed):
+            if not self.ever_registered:
+                log.error("master refused registration: %s", reply.message)
+                os._exit(1)
+            log.warning("master refused registration: %s", reply.message)
+            return f"refused: {reply.message}"
+        return reply if isinstance(reply, RegisteredWorker) else "a standby"
 
-    async def _register(self) -> None:
-        """Spark's two-phase backoff, shortened: seconds, not minutes, between the first tries."""
-        initial = self.conf.get_int("spark.worker.initialRegistrationRetries") or 6
-        total = self.conf.get_int("spark.worker.maxRegistrationRetries") or 16
-        fuzz = random.uniform(0.5, 1.5)  # one per process: workers do not retry in lockstep
-        for attempt in range(1, total + 1):
-            await asyncio.gather(*(self._try_master(h, p) for h, p in self.opts.masters))
-            if self.registered:
-                return
-            delay = (1.0 if attempt < initial else 30.0) * fuzz
-            log.info(
-                "no master accepted registration (attempt %d/%d); retrying in %.1fs",
-                attempt,
-                total,
-                delay,
-            )
-            await asyncio.sleep(delay)
+    def _give_up(self, exc: Exception) -> None:
         log.error("All masters are unresponsive! Giving up.")
         os._exit(1)
-
-    async def _try_master(self, host: str, port: int) -> None:
-        try:
-            conn = await rpc.connect(
-                host,
-                port,
-                inbound=ToWorker,
-                handler=self.handle,
-                security=self.security,
-                role="worker",
-                on_close=self._master_closed,
-            )
-        except (OSError, TimeoutError, rpc.HandshakeError) as exc:
-            log.info("cannot reach master %s:%d: %s", host, port, exc)
-            return
-        try:
-            reply = await conn.ask(self._registration(host, port), timeout=self.timeout_s)
-        except (rpc.ConnectionClosed, TimeoutError, rpc.RpcError) as exc:
-            conn.close(f"registration failed: {exc}")
-            return
-        self._registration_reply(conn, reply)
 
     def _registration(self, host: str, port: int) -> RegisterWorker:
         return RegisterWorker(
@@ -248,42 +224,9 @@ class Worker:
             drivers=list(self.drivers),
         )
 
-    def _registration_reply(self, conn: rpc.Connection, reply: Message) -> None:
-        if isinstance(reply, RegisteredWorker) and not self.registered:
-            self._registered_with(conn, reply)
-        elif isinstance(reply, RegisteredWorker):
-            self._second_leader(conn, reply)
-        elif isinstance(reply, RegisterWorkerFailed):
-            conn.close("registration refused")
-            if not self.ever_registered:
-                log.error("master refused registration: %s", reply.message)
-                os._exit(1)
-            log.warning("master refused registration: %s", reply.message)
-        else:  # a standby, or a second leader answering late: only one master may own us
-            conn.close("")
-
-    def _second_leader(self, conn: rpc.Connection, reply: RegisteredWorker) -> None:
-        """Two masters accepted us: they do not share a ZooKeeper election (split brain).
-        Follow the higher epoch and say so loudly; never serve two leaders."""
-        log.error(
-            "two masters accept this worker as leaders: %s and %s; they must share "
-            "spark.deploy.recoveryMode=ZOOKEEPER to elect one. Following the higher epoch.",
-            self.master_url,
-            reply.master_url,
-        )
-        if reply.epoch > self.master_epoch and self.master is not None:
-            old = self.master
-            self.master = None
-            old.close("")
-            self._registered_with(conn, reply)
-        else:
-            conn.close("")
-
     def _registered_with(self, conn: rpc.Connection, reply: RegisteredWorker) -> None:
-        self.master = conn
         self.master_url = reply.master_url
         self.master_webui_url = reply.master_webui_url
-        self.master_epoch = max(self.master_epoch, reply.epoch)
         self.heartbeat_s = reply.heartbeat_s
         if self._beat is not None:
             self._beat.cancel()
@@ -303,13 +246,9 @@ class Worker:
             systemd.status(f"ALIVE, registered with {reply.master_url}")
         self._flush_soon()
 
-    def _master_closed(self, conn: rpc.Connection) -> None:
-        if conn is self.master:
-            self.master = None
-            log.warning("Connection to master failed! Waiting for master to reconnect...")
-            systemd.status("re-registering with a master")
-            with contextlib.suppress(RuntimeError):
-                self.register_soon()
+    def _master_lost(self) -> None:
+        log.warning("Connection to master failed! Waiting for master to reconnect...")
+        systemd.status("re-registering with a master")
 
     async def _heartbeats(self, conn: rpc.Connection) -> None:
         """Beat on one master link at that master's pace; a new registration starts anew."""
@@ -328,13 +267,11 @@ class Worker:
             conn.attachment = runner
             return None
         if isinstance(message, MasterChanged):
-            self._master_changed(message)
+            self._link.announce(message)
             return None
         if isinstance(message, ReconnectWorker):
             log.info("master %s asks us to reconnect", message.master_url)
-            if self.master is not None:
-                self.master.close("master asked us to re-register")
-            self.register_soon()
+            self._link.reconnect("master asked us to re-register")
             return None
         if not self._from_leader(conn, message):
             return None
@@ -375,26 +312,8 @@ class Worker:
                 return ShuffleBlock(data=data)
         return Failure(message=f"no shuffle output {m.file} of {m.app_id} on this worker")
 
-    def _master_changed(self, m: MasterChanged) -> None:
-        """A new leader recovered us: re-register (with it; standbys will say no)."""
-        if m.epoch <= self.master_epoch:
-            log.warning(
-                "ignoring MasterChanged from %s: epoch %d is not newer than %d",
-                m.master_url,
-                m.epoch,
-                self.master_epoch,
-            )
-            return
-        log.info("master changed to %s (epoch %d); re-registering", m.master_url, m.epoch)
-        self.master_epoch = m.epoch
-        if self.master is not None:
-            old, self.master = self.master, None
-            old.close("a new leader took over")
-        self.register_soon(now=True)
-
     def _from_leader(self, conn: rpc.Connection, message: Any) -> bool:
-        epoch = getattr(message, "epoch", None)
-        if conn is not self.master or (epoch is not None and epoch < self.master_epoch):
+        if conn is not self.master or not self._link.current(message):
             log.warning("ignoring %s from a master that is not our leader", type(message).__name__)
             return False
         return True
@@ -540,3 +459,10 @@ class Worker:
             if entry.name not in running and entry.stat().st_mtime < cutoff:
                 log.info("removing old application dir %s", entry)
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def registration_retries(settings: WorkerSettings) -> Retries:
+    """Spark's two-phase backoff, shortened: seconds, not minutes, between the first tries."""
+    return Retries(
+        attempts=settings.registration_attempts, quick=settings.quick_registrations, jitter=0.5
+    )

@@ -31,11 +31,6 @@ def _accepts_zero(key: Key) -> bool:
 
 ZERO_KEYS = sorted(k.name for k in KNOWN.values() if k.kind in NUMERIC and _accepts_zero(k))
 
-# Read by the worker's registration loop straight from its Conf, with an `or 6` that turns 0
-# into 6; that loop is moving to its own module. Strict: once the value reaches the worker's
-# settings this test passes, and the entry must go.
-NOT_YET_IN_SETTINGS = {"spark.worker.initialRegistrationRetries"}
-
 
 def _master(conf: Conf) -> dict[str, object]:
     m = Master(conf, host="127.0.0.1", port=0, webui_port=0)
@@ -76,21 +71,10 @@ def _daemons(conf: Conf, tmp_path: Path) -> dict[str, object]:
 def test_the_table_has_keys_that_may_be_zero() -> None:
     # Guards the parametrisation below against an empty list (e.g. a broken _accepts_zero).
     assert "spark.deploy.retainedDrivers" in ZERO_KEYS
-    assert NOT_YET_IN_SETTINGS.issubset(ZERO_KEYS)
+    assert "spark.worker.initialRegistrationRetries" in ZERO_KEYS
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(
-            key,
-            marks=pytest.mark.xfail(strict=True, reason="not in the worker's settings yet"),
-        )
-        if key in NOT_YET_IN_SETTINGS
-        else key
-        for key in ZERO_KEYS
-    ],
-)
+@pytest.mark.parametrize("key", ZERO_KEYS)
 def test_zero_reaches_the_daemon(key: str, tmp_path: Path) -> None:
     zero = _daemons(Conf({key: "0"}), tmp_path)
     one = _daemons(Conf({key: "1"}), tmp_path)
