@@ -30,6 +30,7 @@ PROCESS_PACKAGES = ("driver", "executor", "master", "worker")
 # package -> the packages its modules may not import
 FORBIDDEN = {
     "rdd": ("driver", "executor", "master", "worker", "ops", "deploy"),
+    "driver": ("master", "worker", "executor"),
     "executor": ("driver", "master"),
     "master": ("worker", "driver", "executor"),
     "worker": ("master", "driver"),
