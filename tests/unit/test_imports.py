@@ -297,3 +297,19 @@ def test_a_circle_is_found_and_named() -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e2"}, "e2": {"e"}}
     assert find_circles(edges) == [["a", "b", "c", "a"], ["e", "e2", "e"]]
     assert find_circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_a_layering_violation_is_named_with_its_line() -> None:
+    imports = [
+        Import("minispark.rdd.pipe", "minispark.driver.context", 7, FUNCTION),
+        Import("minispark.security", "minispark.master.web", 3, TYPING),
+        Import("minispark.master.web", "minispark.worker.web", 9, MODULE),
+        # allowed: the worker serves its executors' shuffle files; the CLI starts daemons
+        Import("minispark.worker.worker", "minispark.executor.shuffle", 1, MODULE),
+        Import("minispark.cli", "minispark.worker.worker", 5, FUNCTION),
+    ]
+    assert layering_violations(imports) == [
+        "minispark.rdd.pipe:7 imports minispark.driver.context (inside a function)",
+        "minispark.security:3 imports minispark.master.web (for typing only)",
+        "minispark.master.web:9 imports minispark.worker.web (module level)",
+    ]
