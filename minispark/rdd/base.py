@@ -7,8 +7,12 @@ what comes back. The same objects are pickled into tasks, where ``ctx`` is None 
 ``iterator``/``compute`` run, so everything a partition needs lives on the RDD itself.
 
 This class is the public surface; the longer algorithms live in modules named after them
-(``pairs``, ``sorting``, ``sampling``, ``textfiles``, ``histogram``, ``pipe``), the RDD kinds
-that transformations make in ``derived``, and the functions tasks run in ``perpartition``.
+(``pairs``, ``sorting``, ``sampling``, ``actions``, ``textfiles``, ``histogram``, ``pipe``,
+``lineage``), the RDD kinds that transformations make in ``derived``, and the functions tasks
+run in ``perpartition``.
+
+The RDD kinds in ``derived`` and ``textfiles`` subclass ``RDD``, so the methods that build
+them import those modules when called: the package's one accepted function-level import.
 """
 
 from __future__ import annotations
@@ -16,16 +20,15 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
-import math
 import operator
-import os
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import pairs, perpartition, sampling, sorting
-from .dependency import Aggregator, Dependency, Partitioner, ShuffleDependency, portable_hash
+from . import actions, lineage, pairs, perpartition, sampling, sorting
+from .dependency import Aggregator, Dependency, Partitioner, portable_hash
+from .histogram import histogram
+from .pipe import PipeThrough
 from .statcounter import StatCounter
 from .storagelevel import StorageLevel
 from .taskcontext import TaskContext
@@ -62,18 +65,6 @@ class RDDId(int):
         return int(self)
 
 
-def _creation_site() -> str:
-    """Spark's "callsite": the public method the user called, and where they called it from."""
-    frame = sys._getframe(1)
-    method = "?"
-    while frame.f_globals.get("__name__", "").startswith("minispark."):
-        method = frame.f_code.co_name
-        if frame.f_back is None:
-            return method
-        frame = frame.f_back
-    return f"{method} at {os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
-
-
 class RDD(Generic[T]):
     id: RDDId
     partitioner: Partitioner | None
@@ -85,7 +76,7 @@ class RDD(Generic[T]):
         self.partitioner = None
         self._storage_level = StorageLevel.NONE
         self._name: str | None = None
-        self._site = _creation_site()
+        self._site = lineage.creation_site()
 
     # ------------------------------------------------------------ what kinds define
 
@@ -135,9 +126,7 @@ class RDD(Generic[T]):
 
     def toDebugString(self) -> bytes:  # noqa: N802
         """The lineage, one RDD per line, indented at each shuffle (bytes, as in PySpark)."""
-        lines = [f"({self.getNumPartitions()}) {_describe(self)}"]
-        _lineage(self, "", lines)
-        return "\n".join(lines).encode("utf-8")
+        return lineage.debug_string(self).encode("utf-8")
 
     # ------------------------------------------------------------ persistence
 
@@ -174,7 +163,7 @@ class RDD(Generic[T]):
         f: Callable[[int, Iterator[T]], Iterable[U]],
         preservesPartitioning: bool = False,  # noqa: N803
     ) -> RDD[U]:
-        from .derived import MapPartitionsRDD
+        from .derived import MapPartitionsRDD  # derived imports this module
 
         return MapPartitionsRDD(self, f, preservesPartitioning)
 
@@ -243,7 +232,7 @@ class RDD(Generic[T]):
         ]
 
     def union(self, other: RDD[U]) -> RDD[T | U]:
-        from .derived import union_of
+        from .derived import union_of  # derived imports this module
 
         return union_of(self.context, [self, other])
 
@@ -259,12 +248,12 @@ class RDD(Generic[T]):
         return pairs.subtract(self, other, numPartitions)
 
     def cartesian(self, other: RDD[U]) -> RDD[tuple[T, U]]:
-        from .derived import CartesianRDD
+        from .derived import CartesianRDD  # derived imports this module
 
         return CartesianRDD(self, other)
 
     def zip(self, other: RDD[U]) -> RDD[tuple[T, U]]:
-        from .derived import ZippedRDD
+        from .derived import ZippedRDD  # derived imports this module
 
         if self.getNumPartitions() != other.getNumPartitions():
             raise ValueError("Can only zip with RDD which has the same number of partitions")
@@ -302,13 +291,9 @@ class RDD(Generic[T]):
         return keyed.sortByKey(ascending, numPartitions).values()
 
     def coalesce(self, numPartitions: int, shuffle: bool = False) -> RDD[T]:  # noqa: N803
-        from .derived import CoalescedRDD, round_robin_shuffle
+        from .derived import coalesced  # derived imports this module
 
-        if not numPartitions > 0:
-            raise ValueError("Number of partitions must be positive.")
-        if shuffle:
-            return round_robin_shuffle(self, numPartitions)
-        return CoalescedRDD(self, numPartitions)
+        return coalesced(self, numPartitions, shuffle)
 
     def repartition(self, numPartitions: int) -> RDD[T]:  # noqa: N803
         return self.coalesce(numPartitions, shuffle=True)
@@ -319,8 +304,6 @@ class RDD(Generic[T]):
         env: dict[str, str] | None = None,
         checkCode: bool = False,  # noqa: N803
     ) -> RDD[str]:
-        from .pipe import PipeThrough
-
         return self.mapPartitions(PipeThrough(command, env or {}, checkCode))
 
     # ------------------------------------------------------------ pair transformations
@@ -469,16 +452,9 @@ class RDD(Generic[T]):
         map_side_combine: bool = False,
     ) -> RDD[tuple[K, Any]]:
         """A stage boundary: records regrouped by ``partitioner``, optionally combined."""
-        from .derived import ShuffledRDD
+        from .derived import ShuffledRDD  # derived imports this module
 
         return ShuffledRDD(self, partitioner, aggregator, map_side_combine)
-
-    def _default_reduce_partitions(self) -> int:
-        """PySpark's rule: spark.default.parallelism when set, else the parent's count."""
-        context = self.context
-        if context._conf.contains("spark.default.parallelism"):
-            return context.defaultParallelism
-        return max(1, self.getNumPartitions())
 
     # ------------------------------------------------------------ actions
 
@@ -507,29 +483,13 @@ class RDD(Generic[T]):
     def take(self, num: int) -> list[T]:
         """The first ``num`` elements, scanning one partition first and then more at a time
         (up to four times as many as already scanned, guided by how many were found)."""
-        items: list[T] = []
-        total = self.getNumPartitions()
-        scanned = 0
-        while len(items) < num and scanned < total:
-            tries = _partitions_to_try(num, len(items), scanned)
-            splits = list(range(scanned, min(scanned + tries, total)))
-            job = functools.partial(perpartition.take_from_partition, num - len(items))
-            for part in self.context.runJob(self, job, splits):
-                items.extend(part)
-            scanned += tries
-        return items[:num]
+        return actions.take(self, num)
 
     def takeOrdered(self, num: int, key: Callable[[T], Any] | None = None) -> list[T]:  # noqa: N802
-        if num < 0:
-            raise ValueError("top N cannot be negative.")
-        job = functools.partial(perpartition.smallest, num, key)
-        return perpartition.nsmallest(num, itertools.chain(*self.context.runJob(self, job)), key)
+        return actions.top_n(self, num, key, largest=False)
 
     def top(self, num: int, key: Callable[[T], Any] | None = None) -> list[T]:
-        if num < 0:
-            raise ValueError("top N cannot be negative.")
-        job = functools.partial(perpartition.largest, num, key)
-        return perpartition.nlargest(num, itertools.chain(*self.context.runJob(self, job)), key)
+        return actions.top_n(self, num, key, largest=True)
 
     def takeSample(  # noqa: N802
         self,
@@ -540,24 +500,10 @@ class RDD(Generic[T]):
         return sampling.take_sample(self, withReplacement, num, seed)
 
     def reduce(self, f: Callable[[T, T], T]) -> T:
-        job = functools.partial(perpartition.reduce_partition, f)
-        partials = [x for part in self.context.runJob(self, job) for x in part]
-        if not partials:
-            raise ValueError("Can not reduce() empty RDD")
-        return functools.reduce(f, partials)
+        return actions.reduce(self, f)
 
     def treeReduce(self, f: Callable[[T, T], T], depth: int = 2) -> T:  # noqa: N802
-        if depth < 1:
-            raise ValueError(f"Depth cannot be smaller than 1 but got {depth}.")
-        # Wrap elements so that the zero is told apart from real values without a sentinel
-        # object, whose identity would not survive pickling.
-        zero: tuple[Any, bool] = (None, True)
-        merge = functools.partial(perpartition.merge_present, f)
-        found = self.map(perpartition.present).treeAggregate(zero, merge, merge, depth)
-        if found[1]:
-            raise ValueError("Cannot reduce empty RDD.")
-        result: T = found[0]
-        return result
+        return actions.tree_reduce(self, f, depth)
 
     def fold(self, zeroValue: T, op: Callable[[T, T], T]) -> T:  # noqa: N803
         """Folds each partition from a fresh copy of ``zeroValue``, then the partition results
@@ -583,23 +529,7 @@ class RDD(Generic[T]):
     ) -> U:
         """Like ``aggregate``, but partition results are combined in rounds of shuffles so
         that the driver receives a few values instead of one per partition."""
-        if depth < 1:
-            raise ValueError(f"Depth cannot be smaller than 1 but got {depth}.")
-        if self.getNumPartitions() == 0:
-            return copy.deepcopy(zeroValue)
-        partial: RDD[U] = self.mapPartitions(
-            functools.partial(perpartition.fold_to_list, zeroValue, seqOp)
-        )
-        count = float(partial.getNumPartitions())
-        scale = max(math.ceil(count ** (1.0 / depth)), 2)
-        while count > scale + count / scale:  # another round still saves the driver work
-            count /= scale
-            target = int(count)
-            keyed = partial.mapPartitionsWithIndex(
-                functools.partial(perpartition.key_by_split, target)
-            )
-            partial = keyed.reduceByKey(combOp, target).values()
-        return partial.reduce(combOp)
+        return actions.tree_aggregate(self, zeroValue, seqOp, combOp, depth)
 
     def sum(self) -> Any:
         return functools.reduce(
@@ -632,16 +562,10 @@ class RDD(Generic[T]):
         return self.stats().sampleVariance()
 
     def histogram(self, buckets: int | Sequence[Any]) -> tuple[Sequence[Any], list[int]]:
-        from .histogram import histogram
-
         return histogram(self, buckets)
 
     def countByValue(self) -> defaultdict[T, int]:  # noqa: N802
-        counts: defaultdict[T, int] = defaultdict(int)
-        for part in self.context.runJob(self, perpartition.count_values):
-            for value, n in part.items():
-                counts[value] += n
-        return counts
+        return actions.count_by_value(self)
 
     def countByKey(self: RDD[tuple[K, V]]) -> defaultdict[K, int]:  # noqa: N802
         return self.keys().countByValue()
@@ -650,19 +574,11 @@ class RDD(Generic[T]):
         return dict(self.collect())
 
     def reduceByKeyLocally(self: RDD[tuple[K, V]], func: Callable[[V, V], V]) -> dict[K, V]:  # noqa: N802
-        merged: dict[K, V] = {}
-        for part in self.context.runJob(self, functools.partial(pairs.reduce_locally, func)):
-            for key, value in part.items():
-                merged[key] = func(merged[key], value) if key in merged else value
-        return merged
+        return pairs.reduce_by_key_locally(self, func)
 
     def lookup(self: RDD[tuple[K, V]], key: K) -> list[V]:
         """Values for ``key``; only the one partition that can hold it when partitioned."""
-        found = self.filter(functools.partial(perpartition.has_key, key)).values()
-        if self.partitioner is None:
-            return found.collect()
-        split = self.partitioner.partition(key)
-        return self.context.runJob(found, perpartition.collect_partition, [split])[0]
+        return pairs.lookup(self, key)
 
     def foreach(self, f: Callable[[T], Any]) -> None:
         self.context.runJob(self, functools.partial(perpartition.apply_each, f))
@@ -671,36 +587,6 @@ class RDD(Generic[T]):
         self.context.runJob(self, functools.partial(perpartition.apply_partition, f))
 
     def saveAsTextFile(self, path: str, compressionCodecClass: str | None = None) -> None:  # noqa: N802, N803
-        from .textfiles import save_as_text_file
+        from .textfiles import save_as_text_file  # textfiles imports this module
 
         save_as_text_file(self, path, compressionCodecClass)
-
-
-# ---------------------------------------------------------------- lineage printing
-
-
-def _describe(rdd: RDD[Any]) -> str:
-    storage = str(rdd._storage_level) if rdd.is_cached else ""
-    return f"{rdd!r} [{storage}]"
-
-
-def _lineage(rdd: RDD[Any], indent: str, lines: list[str]) -> None:
-    for dep in rdd.dependencies():
-        parent: RDD[Any] = dep.rdd
-        if isinstance(dep, ShuffleDependency):
-            lines.append(f"{indent} +-({parent.getNumPartitions()}) {_describe(parent)}")
-            _lineage(parent, indent + "    ", lines)
-        else:
-            lines.append(f"{indent} |  {_describe(parent)}")
-            _lineage(parent, indent, lines)
-
-
-def _partitions_to_try(num: int, found: int, scanned: int) -> int:
-    """How many more partitions ``take`` should scan: one at first, four times the scanned
-    count while nothing is found, else an estimate from the rate so far, padded by half."""
-    if scanned == 0:
-        return 1
-    if found == 0:
-        return scanned * 4
-    estimate = int(1.5 * num * scanned / found) - scanned
-    return min(max(estimate, 1), scanned * 4)

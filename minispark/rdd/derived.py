@@ -238,6 +238,16 @@ class ShuffledRDD(RDD[tuple[Any, Any]]):
         return iter(context.read_shuffle(self.shuffle_dep, split))
 
 
+def coalesced(rdd: RDD[T], count: int, shuffle: bool) -> RDD[T]:
+    """``coalesce``: without a shuffle, runs of parent partitions joined in order; with one,
+    the elements dealt out afresh (``repartition``)."""
+    if not count > 0:
+        raise ValueError("Number of partitions must be positive.")
+    if shuffle:
+        return round_robin_shuffle(rdd, count)
+    return CoalescedRDD(rdd, count)
+
+
 def round_robin_shuffle(rdd: RDD[T], count: int) -> RDD[T]:
     """``repartition``: deal each partition's elements round-robin over ``count`` partitions,
     from a start that varies by partition so that small partitions do not all pile into the

@@ -4,6 +4,7 @@ Everything here is built on one primitive, ``combineByKey``: a shuffle whose map
 pre-combines values per key (``Aggregator``) and whose reduce side merges the combiners. When
 the RDD is already partitioned the way the result would be, no shuffle is needed at all.
 Joins and cogroup tag each side's values, union the sides and group by key, as PySpark does.
+The by-key actions (``lookup``, ``reduceByKeyLocally``) are here too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from . import perpartition
 from .dependency import Aggregator, HashPartitioner, Partitioner
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ class ResultIterable(Generic[T]):
 def partition_by(
     rdd: RDD[tuple[K, V]], count: int | None, partition_func: Callable[[K], int]
 ) -> RDD[tuple[K, V]]:
-    partitioner = HashPartitioner(_count(rdd, count), partition_func)
+    partitioner = HashPartitioner(partition_count(rdd, count), partition_func)
     return with_partitioner(rdd, partitioner)
 
 
@@ -60,7 +62,7 @@ def combine_by_key(
     count: int | None,
     partition_func: Callable[[K], int],
 ) -> RDD[tuple[K, C]]:
-    partitioner = HashPartitioner(_count(rdd, count), partition_func)
+    partitioner = HashPartitioner(partition_count(rdd, count), partition_func)
     if rdd.partitioner == partitioner:  # every key is already in its partition
         return rdd.mapPartitions(functools.partial(_combine_locally, aggregator), True)
     return rdd._shuffle(partitioner, aggregator, map_side_combine=True)
@@ -71,7 +73,7 @@ def group_by_key(
 ) -> RDD[tuple[K, ResultIterable[V]]]:
     # No map-side combine: putting values in lists saves nothing on the wire.
     aggregator: Aggregator[V, list[V]] = Aggregator(_single, _append, _extend)
-    partitioner = HashPartitioner(_count(rdd, count), partition_func)
+    partitioner = HashPartitioner(partition_count(rdd, count), partition_func)
     grouped: RDD[tuple[K, list[V]]]
     if rdd.partitioner == partitioner:
         grouped = rdd.mapPartitions(functools.partial(_combine_locally, aggregator), True)
@@ -124,6 +126,15 @@ def fold_first(zero: C, func: Callable[[C, V], C], value: V) -> C:
     return func(copy.deepcopy(zero), value)
 
 
+def reduce_by_key_locally(rdd: RDD[tuple[K, V]], func: Callable[[V, V], V]) -> dict[K, V]:
+    """Each partition reduced to a dict in its task, the dicts merged on the driver."""
+    merged: dict[K, V] = {}
+    for part in rdd.context.runJob(rdd, functools.partial(reduce_locally, func)):
+        for key, value in part.items():
+            merged[key] = func(merged[key], value) if key in merged else value
+    return merged
+
+
 def reduce_locally(
     func: Callable[[V, V], V], _context: Any, it: Iterator[tuple[K, V]]
 ) -> dict[K, V]:
@@ -133,8 +144,23 @@ def reduce_locally(
     return merged
 
 
-def _count(rdd: RDD[Any], count: int | None) -> int:
-    return count if count is not None else rdd._default_reduce_partitions()
+def lookup(rdd: RDD[tuple[K, V]], key: K) -> list[V]:
+    found = rdd.filter(functools.partial(perpartition.has_key, key)).values()
+    if rdd.partitioner is None:
+        return found.collect()
+    split = rdd.partitioner.partition(key)
+    return rdd.context.runJob(found, perpartition.collect_partition, [split])[0]
+
+
+def partition_count(rdd: RDD[Any], count: int | None) -> int:
+    """A shuffle's partition count: ``count`` when given, else PySpark's rule,
+    spark.default.parallelism when set, else the parent's count."""
+    if count is not None:
+        return count
+    context = rdd.context
+    if context._conf.contains("spark.default.parallelism"):
+        return context.defaultParallelism
+    return max(1, rdd.getNumPartitions())
 
 
 def _combine_locally(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .dependency import RangePartitioner
-from .pairs import with_partitioner
+from .pairs import partition_count, with_partitioner
 
 if TYPE_CHECKING:
     from .base import RDD
@@ -27,7 +27,7 @@ SAMPLE_SEED = 1  # fixed, so that sorting the same data twice partitions it the 
 def sort_by_key(
     rdd: RDD[tuple[K, V]], ascending: bool, count: int | None, keyfunc: Callable[[K], Any]
 ) -> RDD[tuple[K, V]]:
-    count = count if count is not None else rdd._default_reduce_partitions()
+    count = partition_count(rdd, count)
     if count == 1:
         single = rdd.coalesce(1) if rdd.getNumPartitions() > 1 else rdd
         return sort_each_partition(single, ascending, keyfunc)
