@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -171,15 +172,10 @@ class Master:
             self.set_status(MasterStatus.ALIVE)
             self.schedule_soon()
 
-    def _recovery_answered(self) -> None:
-        apps, workers = self.apps.values(), self.workers.values()
-        self._end_recovery(self.recovery.answered(self.status, workers, apps))
-
-    def _recovery_timed_out(self) -> None:
-        apps, workers = self.apps.values(), self.workers.values()
-        self._end_recovery(self.recovery.complete(self.status, workers, apps))
-
-    def _end_recovery(self, effects: list[Effect]) -> None:
+    def _recovery_answered(self, *, timed_out: bool = False) -> None:
+        """Someone came back (or the timeout passed): recovery may be complete."""
+        decide = self.recovery.complete if timed_out else self.recovery.answered
+        effects = decide(self.status, self.workers.values(), self.apps.values())
         if effects and self._recovery_timer is not None:
             self._recovery_timer.cancel()
         self.apply(effects)
@@ -269,8 +265,8 @@ class Master:
                 case Announce(host, port, news):
                     self._spawn(announce(host, port, news, self.security))
                 case CompleteAfter(seconds):
-                    loop = asyncio.get_running_loop()
-                    self._recovery_timer = loop.call_later(seconds, self._recovery_timed_out)
+                    timeout = functools.partial(self._recovery_answered, timed_out=True)
+                    self._recovery_timer = asyncio.get_running_loop().call_later(seconds, timeout)
                 case SetStatus(status):
                     self.set_status(status)
                 case RemoveWorker(worker_id, reason) if worker_id in self.workers:
