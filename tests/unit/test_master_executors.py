@@ -45,8 +45,10 @@ def test_grants_become_a_launch_for_the_worker_and_news_for_the_driver() -> None
     added = [e for e in effects if isinstance(e, TellDriver)]
     assert [e.worker_id for e in launches] == ["w1", "w1"]
     assert [e.app_id for e in added] == ["app-1", "app-1"]
-    assert [m.exec_id for m in sent(launches)] == [0, 1]  # type: ignore[attr-defined]
-    assert all(m.epoch == 7 for m in sent(effects))  # type: ignore[attr-defined]
+    orders = [e.message for e in launches if isinstance(e.message, p.LaunchExecutor)]
+    news = [e.message for e in added if isinstance(e.message, p.ExecutorAdded)]
+    assert [m.exec_id for m in orders] == [m.exec_id for m in news] == [0, 1]
+    assert {m.epoch for m in orders} == {m.epoch for m in news} == {7}
     assert a.state == p.AppState.RUNNING and a.cores_left == 0 and w.cores_free == 0
     assert executors.launches([a], [w], spread_out=True, epoch=7) == []  # nothing left to want
 

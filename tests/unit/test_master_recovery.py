@@ -24,6 +24,7 @@ from minispark.master.persistence import (
     AppRecord,
     DriverRecord,
     FileSystemEngine,
+    Record,
     Store,
     WorkerRecord,
     worker_record,
@@ -37,11 +38,10 @@ DRIVER = p.DriverDescription(
     name="d", main="m.py", args=[], files={}, conf={}, cores=1, memory_mb=1
 )
 NEWS = p.MasterChanged(master_url="minispark://m:7077", master_webui_url="http://m:8080", epoch=4)
-RECORDS: list[WorkerRecord | AppRecord | DriverRecord] = [
-    WorkerRecord(id="w1", host="wh", port=7078, cores=2, memory_mb=2048, webui_url=""),
-    AppRecord(id="app-20240101000000-0003", desc=APP, start_ms=5),
-    DriverRecord(id="driver-20240101000000-0001", desc=DRIVER, start_ms=6),
-]
+WORKER = WorkerRecord(id="w1", host="wh", port=7078, cores=2, memory_mb=2048, webui_url="")
+APP_RECORD = AppRecord(id="app-20240101000000-0003", desc=APP, start_ms=5)
+DRIVER_RECORD = DriverRecord(id="driver-20240101000000-0001", desc=DRIVER, start_ms=6)
+RECORDS: list[Record] = [WORKER, APP_RECORD, DRIVER_RECORD]
 
 
 def recovery(**settings: str) -> Recovery:
@@ -59,7 +59,7 @@ def test_a_take_over_restores_everyone_as_unknown_and_tells_them_who_leads() -> 
     assert (add_worker.worker.id, add_worker.worker.conn) == ("w1", None)
     assert isinstance(add_app, AddApp) and add_app.app.state == p.AppState.UNKNOWN
     assert add_app.app.requested_cores == 8  # the app set no spark.cores.max
-    assert add_driver == AddDriver(RECORDS[2])  # type: ignore[arg-type]
+    assert add_driver == AddDriver(DRIVER_RECORD)
     assert status == SetStatus(p.MasterStatus.RECOVERING)
     assert announcements == [Announce("wh", 7078, NEWS), Announce("driver-host", 4040, NEWS)]
     assert timer == CompleteAfter(20.0)
@@ -102,7 +102,7 @@ def test_the_store_writes_in_order_and_a_new_leader_reads_it_back(tmp_path: Path
         store = Store(FileSystemEngine(tmp_path))
         worker = _worker("w9", p.WorkerState.ALIVE)
         store.put(worker_record(worker))
-        store.put(RECORDS[1])
+        store.put(APP_RECORD)
         store.remove("app_app-20240101000000-0003")  # queued behind its put
         first = await store.take_over()
         second = await Store(FileSystemEngine(tmp_path)).take_over()
@@ -135,10 +135,10 @@ def test_filesystem_mode_elects_at_once_and_persists_into_the_directory(tmp_path
         candidate = Candidate()
         r.start(candidate, "minispark://m:7077")
         await asyncio.wait_for(candidate.elected_.wait(), 5)
-        r.store.put(RECORDS[0])
+        r.store.put(WORKER)
         epoch, records = await r.store.take_over()
         r.stop()
-        assert (epoch, records) == (1, [RECORDS[0]])
+        assert (epoch, records) == (1, [WORKER])
         assert (tmp_path / "worker_w1").is_file()
 
     asyncio.run(run())
