@@ -167,12 +167,12 @@ class Master:
         recovering = self.recovery.begin(records, news, self.settings.default_cores)
         if recovering:
             self.apply(recovering)
-            self._recovery_answered()  # e.g. everyone re-registered while we read
+            self._check_recovery()  # e.g. everyone re-registered while we read
         else:
             self.set_status(MasterStatus.ALIVE)
             self.schedule_soon()
 
-    def _recovery_answered(self, *, timed_out: bool = False) -> None:
+    def _check_recovery(self, *, timed_out: bool = False) -> None:
         """Someone came back (or the timeout passed): recovery may be complete."""
         decide = self.recovery.complete if timed_out else self.recovery.answered
         effects = decide(self.status, self.workers.values(), self.apps.values())
@@ -242,7 +242,7 @@ class Master:
         return None
 
     def apply(self, effects: Iterable[Effect]) -> None:
-        """Carry out, in order, what ``Drivers`` or ``Recovery`` decided (effects.py)."""
+        """Carry out, in order, what a piece decided (effects.py)."""
         for effect in effects:
             match effect:
                 case TellWorker(worker_id, message) if worker_id in self.workers:
@@ -265,7 +265,7 @@ class Master:
                 case Announce(host, port, news):
                     self._spawn(announce(host, port, news, self.security))
                 case CompleteAfter(seconds):
-                    timeout = functools.partial(self._recovery_answered, timed_out=True)
+                    timeout = functools.partial(self._check_recovery, timed_out=True)
                     self._recovery_timer = asyncio.get_running_loop().call_later(seconds, timeout)
                 case SetStatus(status):
                     self.set_status(status)
@@ -306,7 +306,7 @@ class Master:
             self._attach_worker(known, conn)
             self._adopt_all(known, m)
             if recovered:
-                self._recovery_answered()
+                self._check_recovery()
             return self._registered(duplicate=not recovered)
         clash = self._worker_at(m.host, m.port)
         if clash is not None:
@@ -465,7 +465,7 @@ class Master:
         if app.state == AppState.UNKNOWN:
             app.state = AppState.RUNNING if app.executors else AppState.WAITING
             log.info("application %s is back after the change of leader", app.id)
-            self._recovery_answered()
+            self._check_recovery()
         return self._registered_app(app)
 
     def _registered_app(self, app: AppInfo) -> RegisteredApplication:

@@ -93,17 +93,17 @@ def _actions(request: web.Request) -> MasterActions:
     return request.app[ACTIONS_KEY]
 
 
-def _master(request: web.Request) -> MasterView:
+def _view(request: web.Request) -> MasterView:
     return _actions(request).view()
 
 
 async def json_all(request: web.Request) -> web.Response:
-    return web.json_response(state_json(_master(request)))
+    return web.json_response(state_json(_view(request)))
 
 
 async def json_field(request: web.Request) -> web.Response:
     field = request.match_info["field"]
-    return web.json_response({field: state_json(_master(request)).get(field, "")})
+    return web.json_response({field: state_json(_view(request)).get(field, "")})
 
 
 def _authorize(request: web.Request) -> MasterActions:
@@ -182,7 +182,7 @@ def _kill_form(app: AppInfo) -> str:
 
 
 async def index(request: web.Request) -> web.Response:
-    m = _master(request)
+    m = _view(request)
     e = html.escape
     alive = _alive(m)
     kill = not _actions(request).conf.get_bool(
