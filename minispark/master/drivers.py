@@ -4,13 +4,16 @@ Drivers are placed before executors (Spark: "drivers take strict precedence"). A
 worker is lost is relaunched elsewhere under a **new** id when supervised (SPARK-19900: the
 same id would let a partitioned old worker's late report kill the new driver), and ends in
 ERROR otherwise. Only the ALIVE master answers submit, kill and status.
+
+``Drivers`` keeps the driver records and the ``drivers`` ledger of the workers it is handed;
+everything else it decides (messages, persistence, a placement pass) it returns as effects.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from ..protocol import (
     NOT_LEADER,
@@ -26,19 +29,25 @@ from ..protocol import (
     WorkerState,
 )
 from . import scheduling
+from .effects import Effect, Forget, Persist, ScheduleSoon, TellWorker
 from .model import DriverInfo, WorkerInfo, spark_id
-
-if TYPE_CHECKING:
-    from .master import Master
+from .persistence import DriverRecord, driver_record
 
 log = logging.getLogger("minispark.master.drivers")
 
 FINAL = (DriverState.FINISHED, DriverState.FAILED, DriverState.KILLED, DriverState.ERROR)
+Workers = Mapping[str, WorkerInfo]
+
+
+def refusal(url: str, status: MasterStatus) -> str | None:
+    """Why a master that is not (yet) the ALIVE leader turns a client request away."""
+    if status != MasterStatus.ALIVE:
+        return f"{NOT_LEADER}master {url} is {status}"
+    return None
 
 
 class Drivers:
-    def __init__(self, master: Master, retained: int) -> None:
-        self.m = master
+    def __init__(self, retained: int) -> None:
         self.active: dict[str, DriverInfo] = {}
         self.completed: collections.deque[DriverInfo] = collections.deque(maxlen=retained)
         self._number = 0
@@ -46,26 +55,23 @@ class Drivers:
 
     # ------------------------------------------------------------ client requests
 
-    def _standby_answer(self) -> str | None:
-        if self.m.status != MasterStatus.ALIVE:
-            return f"{NOT_LEADER}master {self.m.url} is {self.m.status}"
-        return None
-
-    def submit(self, desc: DriverDescription) -> SubmitDriverResponse:
-        refusal = self._standby_answer() or self._never_fits(desc)
-        if refusal:
-            return SubmitDriverResponse(success=False, driver_id="", message=refusal)
-        driver = self._create(desc)
+    def submit(
+        self, desc: DriverDescription, refused: str | None, workers: Workers
+    ) -> tuple[SubmitDriverResponse, list[Effect]]:
+        refused = refused or self._never_fits(desc, workers)
+        if refused:
+            return SubmitDriverResponse(success=False, driver_id="", message=refused), []
+        driver, persist = self._create(desc)
         log.info("accepted driver %s (%s)", driver.id, desc.name)
-        self.m.schedule_soon()
-        return SubmitDriverResponse(
+        reply = SubmitDriverResponse(
             success=True,
             driver_id=driver.id,
             message=f"Driver successfully submitted as {driver.id}",
         )
+        return reply, [persist, ScheduleSoon()]
 
-    def _never_fits(self, desc: DriverDescription) -> str | None:
-        alive = [w for w in self.m.workers.values() if w.state == WorkerState.ALIVE]
+    def _never_fits(self, desc: DriverDescription, workers: Workers) -> str | None:
+        alive = [w for w in workers.values() if w.state == WorkerState.ALIVE]
         slots = [scheduling.WorkerSlot(w.id, w.cores, w.memory_mb) for w in alive]
         demand = scheduling.DriverDemand("new", desc.cores, desc.memory_mb)
         if alive and not scheduling.fits_anywhere_driver(demand, slots):
@@ -77,111 +83,117 @@ class Drivers:
             )
         return None
 
-    def _create(self, desc: DriverDescription) -> DriverInfo:
+    def _create(self, desc: DriverDescription) -> tuple[DriverInfo, Persist]:
         self._number += 1
         driver = DriverInfo(spark_id("driver", self._number), desc)
         self.active[driver.id] = driver
-        self.m.recovery.put_driver(driver)
-        return driver
+        return driver, Persist(driver_record(driver))
 
-    def kill(self, driver_id: str) -> KillDriverResponse:
-        refusal = self._standby_answer()
-        if refusal:
-            return KillDriverResponse(success=False, message=refusal)
+    def kill(
+        self, driver_id: str, refused: str | None, workers: Workers, epoch: int
+    ) -> tuple[KillDriverResponse, list[Effect]]:
+        if refused:
+            return KillDriverResponse(success=False, message=refused), []
         driver = self.active.get(driver_id)
         if driver is None:
-            return KillDriverResponse(
-                success=False, message=f"Driver {driver_id} has already finished or does not exist"
-            )
+            message = f"Driver {driver_id} has already finished or does not exist"
+            return KillDriverResponse(success=False, message=message), []
+        effects: list[Effect] = []
         if driver.state == DriverState.SUBMITTED:  # not placed yet: nothing runs anywhere
-            self.remove(driver, DriverState.KILLED, "killed before it was placed")
-        else:
-            worker = self.m.workers.get(driver.worker_id)
-            if worker is not None:
-                self.m.tell_worker(worker, KillDriver(epoch=self.m.epoch, driver_id=driver_id))
-        return KillDriverResponse(success=True, message=f"Kill request for {driver_id} submitted")
+            effects = self.remove(
+                driver, DriverState.KILLED, "killed before it was placed", workers
+            )
+        elif driver.worker_id in workers:
+            effects = [TellWorker(driver.worker_id, KillDriver(epoch=epoch, driver_id=driver_id))]
+        reply = KillDriverResponse(success=True, message=f"Kill request for {driver_id} submitted")
+        return reply, effects
 
-    def status(self, driver_id: str) -> DriverStatusResponse:
-        refusal = self._standby_answer()
-        if refusal:
-            return DriverStatusResponse(found=False, message=refusal)
+    def status(
+        self, driver_id: str, refused: str | None, workers: Workers, epoch: int
+    ) -> DriverStatusResponse:
+        """The leader's answer carries its epoch: how a client tells two claimants apart."""
+        if refused:
+            return DriverStatusResponse(found=False, message=refused)
         driver = self.active.get(driver_id) or next(
             (d for d in self.completed if d.id == driver_id), None
         )
         if driver is None:
             return DriverStatusResponse(
-                found=False, message=f"no driver {driver_id} is known here", epoch=self.m.epoch
+                found=False, message=f"no driver {driver_id} is known here", epoch=epoch
             )
-        worker = self.m.workers.get(driver.worker_id)
+        worker = workers.get(driver.worker_id)
         return DriverStatusResponse(
             found=True,
             state=str(driver.state),
             worker_id=driver.worker_id,
             worker_host_port=worker.address if worker else "",
             message=driver.message,
-            epoch=self.m.epoch,
+            epoch=epoch,
         )
 
     # --------------------------------------------------------------- placement
 
-    def place(self, workers: list[WorkerInfo]) -> None:
+    def place(self, workers: list[WorkerInfo], epoch: int) -> list[Effect]:
+        """Launch waiting drivers on the given (ALIVE, connected) workers."""
         waiting = [d for d in self.active.values() if d.state == DriverState.SUBMITTED]
         if not waiting or not workers:
-            return
+            return []
         slots = [scheduling.WorkerSlot(w.id, w.cores_free, w.memory_free) for w in workers]
         demands = [scheduling.DriverDemand(d.id, d.desc.cores, d.desc.memory_mb) for d in waiting]
         placed, self._cursor = scheduling.place_drivers(demands, slots, self._cursor)
-        for driver_id, worker_id in placed:
-            self._launch(self.active[driver_id], self.m.workers[worker_id])
+        by_id = {w.id: w for w in workers}
+        return [self._launch(self.active[d], by_id[w], epoch) for d, w in placed]
 
-    def _launch(self, driver: DriverInfo, worker: WorkerInfo) -> None:
+    def _launch(self, driver: DriverInfo, worker: WorkerInfo, epoch: int) -> TellWorker:
         log.info("launching driver %s on worker %s", driver.id, worker.id)
         driver.state = DriverState.RUNNING
         driver.worker_id = worker.id
         worker.drivers[driver.id] = driver
-        self.m.tell_worker(
-            worker, LaunchDriver(epoch=self.m.epoch, driver_id=driver.id, driver=driver.desc)
-        )
+        launch = LaunchDriver(epoch=epoch, driver_id=driver.id, driver=driver.desc)
+        return TellWorker(worker.id, launch)
 
     # ------------------------------------------------------------------ events
 
-    def state_changed(self, m: DriverStateChanged) -> None:
+    def state_changed(self, m: DriverStateChanged, workers: Workers) -> list[Effect]:
         driver = self.active.get(m.driver_id)
         if driver is None or m.state not in FINAL:
-            return
-        self.remove(driver, m.state, m.message)
+            return []
+        return self.remove(driver, m.state, m.message, workers)
 
-    def remove(self, driver: DriverInfo, state: DriverState, message: str) -> None:
+    def remove(
+        self, driver: DriverInfo, state: DriverState, message: str, workers: Workers
+    ) -> list[Effect]:
         log.info("driver %s %s %s", driver.id, state, message)
         driver.state = state
         driver.message = message
         self.active.pop(driver.id, None)
-        worker = self.m.workers.get(driver.worker_id)
+        worker = workers.get(driver.worker_id)
         if worker is not None:
             worker.drivers.pop(driver.id, None)
         self.completed.append(driver)
-        self.m.recovery.persist(self.m.recovery.engine.remove, f"driver_{driver.id}")
-        self.m.schedule_soon()
+        return [Forget(f"driver_{driver.id}"), ScheduleSoon()]
 
-    def worker_lost(self, worker: WorkerInfo) -> None:
+    def worker_lost(self, worker: WorkerInfo, workers: Workers) -> list[Effect]:
+        effects: list[Effect] = []
         for driver in list(worker.drivers.values()):
             worker.drivers.pop(driver.id, None)
-            self.orphaned(driver, f"its worker {worker.id} was lost")
+            effects += self._orphaned(driver, f"its worker {worker.id} was lost", workers)
+        return effects
 
-    def orphaned(self, driver: DriverInfo, why: str) -> None:
+    def _orphaned(self, driver: DriverInfo, why: str, workers: Workers) -> list[Effect]:
         """Supervised: relaunch elsewhere under a new id; otherwise it ends in ERROR."""
-        if driver.desc.supervise:
-            replacement = self._create(driver.desc)
-            self.remove(driver, DriverState.RELAUNCHING, f"{why}; relaunched as {replacement.id}")
-        else:
-            self.remove(driver, DriverState.ERROR, why)
+        if not driver.desc.supervise:
+            return self.remove(driver, DriverState.ERROR, why, workers)
+        replacement, persist = self._create(driver.desc)
+        relaunched = f"{why}; relaunched as {replacement.id}"
+        return [persist, *self.remove(driver, DriverState.RELAUNCHING, relaunched, workers)]
 
     # ---------------------------------------------------------------- recovery
 
-    def recovered(self, driver_id: str, desc: DriverDescription, start_ms: int) -> None:
-        driver = DriverInfo(driver_id, desc, DriverState.UNKNOWN, start_ms=start_ms)
-        self.active[driver_id] = driver
-        tail = driver_id.rsplit("-", 1)[-1]
+    def recovered(self, record: DriverRecord) -> None:
+        driver = DriverInfo(record.id, record.desc, DriverState.UNKNOWN, start_ms=record.start_ms)
+        self.active[driver.id] = driver
+        tail = driver.id.rsplit("-", 1)[-1]
         if tail.isdigit():
             self._number = max(self._number, int(tail))
 
@@ -193,20 +205,8 @@ class Drivers:
                 driver.worker_id = worker.id
                 worker.drivers[driver_id] = driver
 
-    def finish_recovery(self) -> None:
+    def finish_recovery(self, workers: Workers) -> list[Effect]:
+        effects: list[Effect] = []
         for driver in [d for d in self.active.values() if d.state == DriverState.UNKNOWN]:
-            self.orphaned(driver, "it was not found after master recovery")
-
-    def json(self, driver: DriverInfo) -> dict[str, object]:
-        from .model import submit_date
-
-        return {
-            "id": driver.id,
-            "starttime": driver.start_ms,
-            "state": str(driver.state),
-            "cores": driver.desc.cores,
-            "memory": driver.desc.memory_mb,
-            "submitdate": submit_date(driver.start_ms),
-            "worker": driver.worker_id,
-            "mainclass": driver.desc.main,
-        }
+            effects += self._orphaned(driver, "it was not found after master recovery", workers)
+        return effects

@@ -1,8 +1,10 @@
 """The master: registry of workers and applications, executor placement, liveness.
 
 All state changes happen in handlers on the daemon's one event loop, one message at a time,
-so nothing here takes a lock (Spark's RpcEndpoint model). Placement itself is the pure
-function in ``scheduling.py``; this module only turns its grants into messages.
+so nothing here takes a lock (Spark's RpcEndpoint model). Placement is the pure function in
+``scheduling.py``; ``drivers.py``, ``executors.py`` and ``recovery.py`` decide what a message
+changes and return it as effects (``effects.py``). This module owns the tables, routes every
+message of its link in ``handle`` and carries the effects out in ``apply``.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, TypeVar
 
 from .. import daemon, systemd
 from ..conf import Conf
@@ -24,15 +26,13 @@ from ..protocol import (
     ApplicationFinished,
     ApplicationRemoved,
     AppState,
+    DriverDescription,
     DriverStateChanged,
-    ExecutorAdded,
-    ExecutorDescription,
-    ExecutorState,
+    DriverStatusResponse,
     ExecutorStateChanged,
-    ExecutorUpdated,
     Heartbeat,
-    KillExecutor,
-    LaunchExecutor,
+    KillDriverResponse,
+    MasterChanged,
     MasterInStandby,
     MasterStatus,
     Message,
@@ -45,6 +45,7 @@ from ..protocol import (
     RequestDriverStatus,
     RequestKillDriver,
     RequestSubmitDriver,
+    SubmitDriverResponse,
     ToMaster,
     UnregisterApplication,
     WorkerDecommissioning,
@@ -54,41 +55,34 @@ from ..protocol import (
 )
 from ..rpc import Connection, ConnectionClosed, Server
 from ..security import security_from_conf
-from . import scheduling
-from .drivers import Drivers
-from .model import UNLIMITED_CORES, AppInfo, ExecutorInfo, WorkerInfo, spark_id
-from .recovery import Recovery
+from . import executors
+from .drivers import Drivers, refusal
+from .effects import (
+    AddApp,
+    AddDriver,
+    AddWorker,
+    Announce,
+    CompleteAfter,
+    Effect,
+    FinishDriverRecovery,
+    Forget,
+    Persist,
+    RemoveApp,
+    RemoveWorker,
+    ScheduleSoon,
+    SetStatus,
+    TellDriver,
+    TellWorker,
+)
+from .model import AppInfo, WorkerInfo, spark_id
+from .persistence import app_record, worker_record
+from .recovery import Recovery, announce
+from .settings import MasterSettings
+from .view import MasterActions, MasterView
+from .web import start_web
 
 log = logging.getLogger("minispark.master")
-
-
-@dataclass(frozen=True)
-class MasterSettings:
-    """The settings the master reads once at start (validated by ``Conf.validate``)."""
-
-    worker_timeout_s: float
-    dead_worker_persistence: int
-    spread_out: bool
-    default_cores: int
-    max_executor_retries: int
-    retained_apps: int
-    retained_drivers: int
-    max_frame_bytes: int
-
-    @classmethod
-    def from_conf(cls, conf: Conf) -> MasterSettings:
-        # Unset means unlimited, which the scheduler spells UNLIMITED_CORES.
-        default_cores = conf.get_int_or_none("spark.deploy.defaultCores")
-        return cls(
-            worker_timeout_s=conf.get_duration_s("spark.worker.timeout"),
-            dead_worker_persistence=conf.get_int("spark.dead.worker.persistence"),
-            spread_out=conf.get_bool("spark.deploy.spreadOut"),
-            default_cores=UNLIMITED_CORES if default_cores is None else default_cores,
-            max_executor_retries=conf.get_int("spark.deploy.maxExecutorRetries"),
-            retained_apps=conf.get_int("spark.deploy.retainedApplications"),
-            retained_drivers=conf.get_int("spark.deploy.retainedDrivers"),
-            max_frame_bytes=conf.get_bytes("minispark.rpc.maxFrameSize"),
-        )
+Reply = TypeVar("Reply")
 
 
 class Master:
@@ -117,24 +111,13 @@ class Master:
         self._timers: list[asyncio.Task[None]] = []
         self.stopping = False
         self._web: Any = None
-        self.recovery = Recovery(self, conf)
-        self.drivers = Drivers(self, self.settings.retained_drivers)
+        self.recovery = Recovery(conf)
+        self.drivers = Drivers(self.settings.retained_drivers)
         self.suspended_ = False  # ZooKeeper connection suspended: schedule nothing
         self._schedule_pending = False  # a placement pass is already queued on the loop
+        self._recovery_timer: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.exit_code = 0
-        self._handlers: dict[type, Callable[[Connection, Any], Message | None]] = {
-            RegisterWorker: self._on_register_worker,
-            Heartbeat: self._on_heartbeat,
-            ExecutorStateChanged: self._on_executor_state_changed,
-            WorkerLatestState: self._on_worker_latest_state,
-            WorkerDecommissioning: self._on_worker_decommissioning,
-            RegisterApplication: self._on_register_application,
-            UnregisterApplication: self._on_unregister_application,
-            DriverStateChanged: self._on_driver_state_changed,
-            RequestSubmitDriver: lambda c, m: self.drivers.submit(m.driver),
-            RequestKillDriver: lambda c, m: self.drivers.kill(m.driver_id),
-            RequestDriverStatus: lambda c, m: self.drivers.status(m.driver_id),
-        }
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -147,15 +130,15 @@ class Master:
         return f"http://{self.host}:{self.webui_port}"
 
     async def start(self) -> None:
-        from .web import start_web  # the web layer imports this module
-
         self.port = await self._server.start(self.host, self.port)
-        self._web, self.webui_port = await start_web(self, self.host, self.webui_port)
+        self._web, self.webui_port = await start_web(
+            self._web_actions(), self.host, self.webui_port, self.security.web_ssl
+        )
         check_every = self.settings.worker_timeout_s / 4
         self._timers.append(daemon.every(check_every, self.time_out_dead_workers))
         log.info("master listening on %s, web UI on %s", self.url, self.webui_url)
         systemd.ready(f"{self.status} at {self.url}")
-        self.recovery.start(self)
+        self.recovery.start(self, self.url)
 
     async def stop(self) -> None:
         # Links close as the server shuts down: that is not the workers and drivers going
@@ -179,14 +162,23 @@ class Master:
         self._takeover = asyncio.ensure_future(self._take_over())
 
     async def _take_over(self) -> None:
-        epoch, records = await self.recovery.take_over()
-        self.epoch = epoch
-        if self.recovery.begin(records):
-            self.set_status(MasterStatus.RECOVERING)
-            self.recovery.answered()  # e.g. everyone re-registered while we read
+        self.epoch, records = await self.recovery.store.take_over()
+        news = MasterChanged(master_url=self.url, master_webui_url=self.webui_url, epoch=self.epoch)
+        recovering = self.recovery.begin(records, news, self.settings.default_cores)
+        if recovering:
+            self.apply(recovering)
+            self._check_recovery()  # e.g. everyone re-registered while we read
         else:
             self.set_status(MasterStatus.ALIVE)
             self.schedule_soon()
+
+    def _check_recovery(self, *, timed_out: bool = False) -> None:
+        """Someone came back (or the timeout passed): recovery may be complete."""
+        decide = self.recovery.complete if timed_out else self.recovery.answered
+        effects = decide(self.status, self.workers.values(), self.apps.values())
+        if effects and self._recovery_timer is not None:
+            self._recovery_timer.cancel()
+        self.apply(effects)
 
     def suspended(self) -> None:
         if self.status != MasterStatus.STANDBY and not self.suspended_:
@@ -220,11 +212,74 @@ class Master:
     # ------------------------------------------------------------------- dispatch
 
     def handle(self, conn: Connection, message: Any) -> Message | None:
-        handler = self._handlers.get(type(message))
-        if handler is None:  # replies to asks never reach here; anything else is a bug
-            log.warning("master ignores %s from %r", type(message).__name__, conn)
-            return None
-        return handler(conn, message)
+        """Every message of the ToMaster link, and only here."""
+        match message:
+            case RegisterWorker():
+                return self._on_register_worker(conn, message)
+            case Heartbeat():
+                self._on_heartbeat(conn, message)
+            case ExecutorStateChanged():
+                return self._on_executor_state_changed(message)
+            case WorkerLatestState():
+                self._on_worker_latest_state(conn, message)
+            case WorkerDecommissioning():
+                self.decommission_worker(message.worker_id)
+            case RegisterApplication():
+                return self._on_register_application(conn, message)
+            case UnregisterApplication():
+                return self._on_unregister_application(message)
+            case DriverStateChanged():
+                self.apply(self.drivers.state_changed(message, self.workers))
+                return Ack()
+            case RequestSubmitDriver():
+                return self.submit_driver(message.driver)
+            case RequestKillDriver():
+                return self.kill_driver(message.driver_id)
+            case RequestDriverStatus():
+                return self.driver_status(message.driver_id)
+            case _:  # replies to asks never reach here; anything else is a bug
+                log.warning("master ignores %s from %r", type(message).__name__, conn)
+        return None
+
+    def apply(self, effects: Iterable[Effect]) -> None:
+        """Carry out, in order, what a piece decided (effects.py)."""
+        for effect in effects:
+            match effect:
+                case TellWorker(worker_id, message) if worker_id in self.workers:
+                    self.tell_worker(self.workers[worker_id], message)
+                case TellDriver(app_id, message) if app_id in self.apps:
+                    self._tell_driver(self.apps[app_id], message)
+                case Persist(record):
+                    self.recovery.store.put(record)
+                case Forget(key):
+                    self.recovery.store.remove(key)
+                case ScheduleSoon():
+                    self.schedule_soon()
+                case AddWorker(worker):
+                    self.workers[worker.id] = worker
+                case AddApp(app):
+                    self.apps[app.id] = app
+                    self.note_app_number(app.id)
+                case AddDriver(record):
+                    self.drivers.recovered(record)
+                case Announce(host, port, news):
+                    self._spawn(announce(host, port, news, self.security))
+                case CompleteAfter(seconds):
+                    timeout = functools.partial(self._check_recovery, timed_out=True)
+                    self._recovery_timer = asyncio.get_running_loop().call_later(seconds, timeout)
+                case SetStatus(status):
+                    self.set_status(status)
+                case RemoveWorker(worker_id, reason) if worker_id in self.workers:
+                    self.remove_worker(self.workers[worker_id], reason)
+                case RemoveApp(app_id, state, reason) if app_id in self.apps:
+                    self.remove_application(self.apps[app_id], state, reason)
+                case FinishDriverRecovery():
+                    self.apply(self.drivers.finish_recovery(self.workers))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)  # held, or the loop may drop it half done
+        task.add_done_callback(self._background.discard)
 
     def _connection_closed(self, conn: Connection) -> None:
         if self.stopping:
@@ -249,10 +304,9 @@ class Master:
             else:  # SPARK-23191: a network blip must not kill the worker; take the new link
                 log.warning("worker %s registered again; using its new connection", m.worker_id)
             self._attach_worker(known, conn)
-            self._adopt_all(known, m.executors)
-            self.drivers.adopt(known, m.drivers)
+            self._adopt_all(known, m)
             if recovered:
-                self.recovery.answered()
+                self._check_recovery()
             return self._registered(duplicate=not recovered)
         clash = self._worker_at(m.host, m.port)
         if clash is not None:
@@ -272,9 +326,8 @@ class Master:
         )
         self._attach_worker(worker, conn)
         self.workers[worker.id] = worker
-        self._adopt_all(worker, m.executors)
-        self.drivers.adopt(worker, m.drivers)
-        self.recovery.put_worker(worker)
+        self._adopt_all(worker, m)
+        self.recovery.store.put(worker_record(worker))
         log.info(
             "registered worker %s at %s with %d cores, %d MiB",
             worker.id,
@@ -284,6 +337,12 @@ class Master:
         )
         self.schedule_soon()
         return self._registered(duplicate=False)
+
+    def _adopt_all(self, worker: WorkerInfo, m: RegisterWorker) -> None:
+        """A worker registering reports what it runs: ours from before a change of leader."""
+        for desc in m.executors:
+            executors.adopt(self.apps, worker, desc)
+        self.drivers.adopt(worker, m.drivers)
 
     def _attach_worker(self, worker: WorkerInfo, conn: Connection) -> None:
         old = worker.conn
@@ -324,58 +383,17 @@ class Master:
         worker.heard_from()
 
     def _on_worker_latest_state(self, conn: Connection, m: WorkerLatestState) -> None:
-        """Adopt the executors of applications we know (after a change of leader they keep
-        their ids and keep running); kill the others (SPARK-13604)."""
         worker = self.workers.get(m.worker_id)
-        for desc in m.executors:
-            app = self.apps.get(desc.app_id)
-            if worker is not None and app is not None and not app.finished:
-                self._adopt(app, worker, desc)
-            elif self.status == MasterStatus.RECOVERING:
-                continue  # its application may not have come back yet
-            elif not self._knows_executor(m.worker_id, desc):
-                log.info(
-                    "telling %s to kill unknown executor %s/%d",
-                    m.worker_id,
-                    desc.app_id,
-                    desc.exec_id,
-                )
-                conn.send(KillExecutor(epoch=self.epoch, app_id=desc.app_id, exec_id=desc.exec_id))
+        recovering = self.status == MasterStatus.RECOVERING
+        for kill in executors.reconcile(
+            self.apps, worker, m.worker_id, m.executors, recovering=recovering, epoch=self.epoch
+        ):
+            conn.send(kill)
 
-    def _adopt_all(self, worker: WorkerInfo, executors: list[ExecutorDescription]) -> None:
-        for desc in executors:
-            app = self.apps.get(desc.app_id)
-            if app is not None and not app.finished:
-                self._adopt(app, worker, desc)
-
-    def _adopt(self, app: AppInfo, worker: WorkerInfo, desc: ExecutorDescription) -> None:
-        if desc.exec_id in app.executors:
-            return
-        executor = ExecutorInfo(
-            app.id, desc.exec_id, worker.id, desc.cores, desc.memory_mb, desc.state
-        )
-        if desc.state == ExecutorState.RUNNING:
-            executor.running_since = time.monotonic()
-        app.executors[desc.exec_id] = executor
-        worker.executors[executor.full_id] = executor
-        app.next_exec_id = max(app.next_exec_id, desc.exec_id + 1)
-        if app.state == AppState.WAITING:
-            app.state = AppState.RUNNING
-        log.info("adopted executor %s on %s", executor.full_id, worker.id)
-
-    def _knows_executor(self, worker_id: str, desc: ExecutorDescription) -> bool:
-        app = self.apps.get(desc.app_id)
-        info = app.executors.get(desc.exec_id) if app else None
-        return info is not None and info.worker_id == worker_id
-
-    def _on_worker_decommissioning(self, conn: Connection, m: WorkerDecommissioning) -> None:
-        worker = self.workers.get(m.worker_id)
-        if worker is not None:
-            self.decommission_worker(worker)
-
-    def decommission_worker(self, worker: WorkerInfo) -> None:
+    def decommission_worker(self, worker_id: str) -> None:
         """No new executors land on it; running ones finish their work undisturbed."""
-        if worker.state == WorkerState.ALIVE:
+        worker = self.workers.get(worker_id)
+        if worker is not None and worker.state == WorkerState.ALIVE:
             log.info("decommissioning worker %s", worker.id)
             worker.state = WorkerState.DECOMMISSIONED
 
@@ -395,37 +413,19 @@ class Master:
     def remove_worker(self, worker: WorkerInfo, reason: str) -> None:
         log.warning("removing worker %s: %s", worker.id, reason)
         worker.state = WorkerState.DEAD
-        self.recovery.persist(self.recovery.engine.remove, f"worker_{worker.id}")
+        self.recovery.store.remove(f"worker_{worker.id}")
         if worker.conn is not None:
             worker.conn.attachment = None
             worker.conn.close(reason)
             worker.conn = None
-        for executor in list(worker.executors.values()):
-            self._lose_executor(executor, worker, reason)
-        self.drivers.worker_lost(worker)
-        for app in self.active_apps():
-            self._tell_driver(
-                app,
-                WorkerRemoved(
-                    epoch=self.epoch, worker_id=worker.id, host=worker.host, message=reason
-                ),
-            )
-        self.schedule_soon()
-
-    def _lose_executor(self, executor: ExecutorInfo, worker: WorkerInfo, reason: str) -> None:
-        worker.executors.pop(executor.full_id, None)
-        app = self.apps.get(executor.app_id)
-        if app is None:
-            return
-        app.executors.pop(executor.exec_id, None)
-        update = ExecutorUpdated(
-            epoch=self.epoch,
-            exec_id=executor.exec_id,
-            state=ExecutorState.LOST,
-            message=f"worker lost: {reason}",
-            worker_host=worker.host,
+        self.apply(executors.lost_with(worker, self.apps, reason, self.epoch))
+        self.apply(self.drivers.worker_lost(worker, self.workers))
+        gone = WorkerRemoved(
+            epoch=self.epoch, worker_id=worker.id, host=worker.host, message=reason
         )
-        self._tell_driver(app, update)
+        for app in self.active_apps():
+            self._tell_driver(app, gone)
+        self.schedule_soon()
 
     # ----------------------------------------------------------------- applications
 
@@ -449,7 +449,7 @@ class Master:
         )
         conn.attachment = app
         self.apps[app.id] = app
-        self.recovery.put_app(app)
+        self.recovery.store.put(app_record(app))
         log.info("registered application %s (%s) from %s", app.id, app.desc.name, app.desc.user)
         self.schedule_soon()
         return self._registered_app(app)
@@ -465,13 +465,13 @@ class Master:
         if app.state == AppState.UNKNOWN:
             app.state = AppState.RUNNING if app.executors else AppState.WAITING
             log.info("application %s is back after the change of leader", app.id)
-            self.recovery.answered()
+            self._check_recovery()
         return self._registered_app(app)
 
     def _registered_app(self, app: AppInfo) -> RegisteredApplication:
         return RegisteredApplication(app_id=app.id, master_url=self.url, epoch=self.epoch)
 
-    def _on_unregister_application(self, conn: Connection, m: UnregisterApplication) -> Ack:
+    def _on_unregister_application(self, m: UnregisterApplication) -> Ack:
         app = self.apps.get(m.app_id)
         if app is not None and not app.finished:
             self.remove_application(app, AppState.FINISHED, "application finished")
@@ -491,17 +491,14 @@ class Master:
         log.info("removing application %s: %s (%s)", app.id, state, message)
         app.state = state
         app.end_ms = int(time.time() * 1000)
-        for executor in list(app.executors.values()):
-            self._kill_executor(executor)
-        app.executors.clear()
+        self.apply(executors.kill_all(app, self.workers, self.epoch))
         if state != AppState.FINISHED:
-            self._tell_driver(
-                app, ApplicationRemoved(epoch=self.epoch, state=state, message=message)
-            )
+            removed = ApplicationRemoved(epoch=self.epoch, state=state, message=message)
+            self._tell_driver(app, removed)
         if app.conn is not None:
             app.conn.attachment = None
         del self.apps[app.id]
-        self.recovery.persist(self.recovery.engine.remove, f"app_{app.id}")
+        self.recovery.store.remove(f"app_{app.id}")
         self.completed_apps.append(app)
         while len(self.completed_apps) > self.settings.retained_apps:
             self.completed_apps.popleft()
@@ -509,71 +506,12 @@ class Master:
             self.tell_worker(worker, ApplicationFinished(epoch=self.epoch, app_id=app.id))
         self.schedule_soon()
 
-    def _kill_executor(self, executor: ExecutorInfo) -> None:
-        worker = self.workers.get(executor.worker_id)
-        if worker is None:
-            return
-        worker.executors.pop(executor.full_id, None)
-        kill = KillExecutor(epoch=self.epoch, app_id=executor.app_id, exec_id=executor.exec_id)
-        self.tell_worker(worker, kill)
-
     # -------------------------------------------------------------------- executors
 
-    def _on_driver_state_changed(self, conn: Connection, m: DriverStateChanged) -> Ack:
-        self.drivers.state_changed(m)
-        return Ack()
-
-    def _on_executor_state_changed(self, conn: Connection, m: ExecutorStateChanged) -> Ack:
-        app = self.apps.get(m.app_id)
-        executor = app.executors.get(m.exec_id) if app else None
-        if app is None or executor is None:
-            log.info("status %s of unknown executor %s/%d ignored", m.state, m.app_id, m.exec_id)
-            return Ack()
-        executor.state = m.state
-        if m.state == ExecutorState.RUNNING:
-            executor.running_since = time.monotonic()
-        self._tell_driver(
-            app,
-            ExecutorUpdated(
-                epoch=self.epoch,
-                exec_id=m.exec_id,
-                state=m.state,
-                message=m.message,
-                exit_status=m.exit_status,
-            ),
-        )
-        if m.state.finished:
-            self._executor_finished(app, executor, m)
+    def _on_executor_state_changed(self, m: ExecutorStateChanged) -> Ack:
+        self.apply(executors.state_changed(m, self.apps, self.workers, self.epoch, self.settings))
         self.schedule_soon()
         return Ack()
-
-    def _executor_finished(
-        self, app: AppInfo, executor: ExecutorInfo, m: ExecutorStateChanged
-    ) -> None:
-        log.info("executor %s finished: %s %s", executor.full_id, m.state, m.message)
-        app.executors.pop(executor.exec_id, None)
-        worker = self.workers.get(executor.worker_id)
-        if worker is not None:
-            worker.executors.pop(executor.full_id, None)
-        if m.state == ExecutorState.KILLED or not m.exit_status:
-            return
-        app.retry_count = 1 if self._ran_healthily(executor) else app.retry_count + 1
-        limit = self.settings.max_executor_retries
-        running = any(e.state == ExecutorState.RUNNING for e in app.executors.values())
-        if 0 <= limit <= app.retry_count and not running:
-            message = (
-                f"Application {app.id} with no running executors failed "
-                f"{app.retry_count} times; removing it"
-            )
-            log.error(message)
-            self.remove_application(app, AppState.FAILED, message)
-
-    def _ran_healthily(self, executor: ExecutorInfo) -> bool:
-        """Spark resets the failure count at RUNNING, which a worker reports as soon as the
-        process starts, so an executor killed over and over never failed the app. Here a
-        failure ends the streak only if the executor had run for a heartbeat timeout."""
-        since = executor.running_since
-        return since is not None and time.monotonic() - since >= self.settings.worker_timeout_s
 
     # ------------------------------------------------------------------- scheduling
 
@@ -591,65 +529,48 @@ class Master:
         if self.status != MasterStatus.ALIVE or self.suspended_:
             return
         alive = [w for w in self.workers.values() if w.state == WorkerState.ALIVE and w.conn]
-        self.drivers.place(alive)  # drivers take strict precedence over executors
-        apps = [app for app in self.active_apps() if app.cores_left > 0]
-        if not apps or not alive:
-            return
-        slots = [scheduling.WorkerSlot(w.id, w.cores_free, w.memory_free) for w in alive]
-        demands = [self._demand(app) for app in apps]
-        grants = scheduling.place_executors(demands, slots, self.settings.spread_out)
-        for grant in grants:
-            self._launch_executor(self.apps[grant.app_id], self.workers[grant.worker_id], grant)
-        for app, demand in zip(apps, demands, strict=True):
-            if not app.executors and not scheduling.fits_anywhere_executor(demand, slots):
-                log.warning("App %s requires more resource than any of Workers could have.", app.id)
+        self.apply(self.drivers.place(alive, self.epoch))  # drivers go before executors
+        spread_out = self.settings.spread_out
+        self.apply(executors.launches(self.active_apps(), alive, spread_out, self.epoch))
 
-    def _demand(self, app: AppInfo) -> scheduling.AppDemand:
-        per_worker: dict[str, int] = collections.Counter(
-            e.worker_id for e in app.executors.values()
-        )
-        return scheduling.AppDemand(
-            id=app.id,
-            cores_left=app.cores_left,
-            cores_per_executor=app.desc.cores_per_executor,
-            memory_per_executor_mb=app.desc.memory_per_executor_mb,
-            executor_limit=UNLIMITED_CORES,
-            executors=len(app.executors),
-            executors_on=per_worker,
+    # ------------------------------------------------ cluster-mode drivers, web port
+
+    def _refusal(self) -> str | None:
+        return refusal(self.url, self.status)
+
+    def submit_driver(self, desc: DriverDescription) -> SubmitDriverResponse:
+        return _decided(self.apply, self.drivers.submit(desc, self._refusal(), self.workers))
+
+    def kill_driver(self, driver_id: str) -> KillDriverResponse:
+        outcome = self.drivers.kill(driver_id, self._refusal(), self.workers, self.epoch)
+        return _decided(self.apply, outcome)
+
+    def driver_status(self, driver_id: str) -> DriverStatusResponse:
+        return self.drivers.status(driver_id, self._refusal(), self.workers, self.epoch)
+
+    def view(self) -> MasterView:
+        return MasterView(
+            url=self.url,
+            status=self.status,
+            epoch=self.epoch,
+            start_ms=self.start_ms,
+            workers=list(self.workers.values()),
+            active_apps=self.active_apps(),
+            completed_apps=list(self.completed_apps),
+            active_drivers=list(self.drivers.active.values()),
+            completed_drivers=list(self.drivers.completed),
         )
 
-    def _launch_executor(
-        self, app: AppInfo, worker: WorkerInfo, grant: scheduling.ExecutorGrant
-    ) -> None:
-        executor = ExecutorInfo(app.id, app.next_exec_id, worker.id, grant.cores, grant.memory_mb)
-        app.next_exec_id += 1
-        app.executors[executor.exec_id] = executor
-        worker.executors[executor.full_id] = executor
-        app.state = AppState.RUNNING
-        log.info(
-            "launching executor %s on worker %s (%d cores)",
-            executor.full_id,
-            worker.id,
-            grant.cores,
+    def _web_actions(self) -> MasterActions:
+        return MasterActions(
+            conf=self.conf,
+            view=self.view,
+            kill_application=self.kill_application,
+            decommission_worker=self.decommission_worker,
+            submit_driver=self.submit_driver,
+            kill_driver=self.kill_driver,
+            driver_status=self.driver_status,
         )
-        launch = LaunchExecutor(
-            epoch=self.epoch,
-            app_id=app.id,
-            exec_id=executor.exec_id,
-            app=app.desc,
-            cores=grant.cores,
-            memory_mb=grant.memory_mb,
-        )
-        self.tell_worker(worker, launch)
-        added = ExecutorAdded(
-            epoch=self.epoch,
-            exec_id=executor.exec_id,
-            worker_id=worker.id,
-            host=worker.host,
-            cores=grant.cores,
-            memory_mb=grant.memory_mb,
-        )
-        self._tell_driver(app, added)
 
     # ---------------------------------------------------------------------- sending
 
@@ -658,6 +579,13 @@ class Master:
 
     def _tell_driver(self, app: AppInfo, message: Message) -> None:
         _send(app.conn, message)
+
+
+def _decided(apply: Callable[[list[Effect]], None], outcome: tuple[Reply, list[Effect]]) -> Reply:
+    """The reply to a request, once the effects deciding it had are carried out."""
+    reply, effects = outcome
+    apply(effects)
+    return reply
 
 
 def _send(conn: Connection | None, message: Message) -> None:

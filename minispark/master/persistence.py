@@ -12,15 +12,19 @@ Engines: ``NONE`` keeps nothing, ``FILESYSTEM`` writes one file per record into
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 
 from ..protocol import ApplicationDescription, DriverDescription
+from .model import AppInfo, DriverInfo, WorkerInfo
 
 log = logging.getLogger("minispark.master.persistence")
 
@@ -53,6 +57,19 @@ class DriverRecord(msgspec.Struct, tag="driver", kw_only=True):
 
 Record = WorkerRecord | AppRecord | DriverRecord
 _decoder = msgspec.json.Decoder(Record)
+
+
+def worker_record(w: WorkerInfo) -> WorkerRecord:
+    return WorkerRecord(id=w.id, host=w.host, port=w.port, cores=w.cores,
+                        memory_mb=w.memory_mb, webui_url=w.webui_url)  # fmt: skip
+
+
+def app_record(app: AppInfo) -> AppRecord:
+    return AppRecord(id=app.id, desc=app.desc, start_ms=app.start_ms)
+
+
+def driver_record(driver: DriverInfo) -> DriverRecord:
+    return DriverRecord(id=driver.id, desc=driver.desc, start_ms=driver.start_ms)
 
 
 def key_of(record: Record) -> str:
@@ -207,3 +224,39 @@ class ZooKeeperEngine:
             if record is not None:
                 records.append(record)
         return records
+
+
+class Store:
+    """Writes go to the engine on one thread of their own, so they land in order (a worker's
+    add before its remove) and the event loop never waits on disk or ZooKeeper."""
+
+    def __init__(self, engine: PersistenceEngine) -> None:
+        self.engine = engine  # replaced once ZooKeeper is connected
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="persist")
+
+    def put(self, record: Record) -> None:
+        self._queue(self.engine.put, record)
+
+    def remove(self, key: str) -> None:
+        self._queue(self.engine.remove, key)
+
+    def _queue(self, action: Callable[[Any], None], arg: Any) -> None:
+        """A failure is logged: the next leader re-learns from the live clients."""
+        future = self._pool.submit(action, arg)
+        future.add_done_callback(_log_failure)
+
+    async def take_over(self) -> tuple[int, list[Record]]:
+        """A new epoch, then everything the last leader persisted (behind queued writes)."""
+        loop = asyncio.get_running_loop()
+        epoch = await loop.run_in_executor(self._pool, self.engine.next_epoch)
+        records = await loop.run_in_executor(self._pool, self.engine.read_all)
+        return epoch, records
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _log_failure(future: concurrent.futures.Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("could not persist master state: %s", exc)

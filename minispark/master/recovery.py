@@ -11,62 +11,70 @@ soon as every known worker and application has answered, or after
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .. import rpc
 from ..conf import Conf
 from ..masterurl import parse_host_port
-from ..protocol import AppState, MasterChanged, ToMaster, WorkerState
+from ..protocol import AppState, MasterChanged, MasterStatus, ToMaster, WorkerState
+from ..rpc import Security
+from .effects import (
+    AddApp,
+    AddDriver,
+    AddWorker,
+    Announce,
+    CompleteAfter,
+    Effect,
+    FinishDriverRecovery,
+    RemoveApp,
+    RemoveWorker,
+    ScheduleSoon,
+    SetStatus,
+)
 from .leader import Candidate, Monarchy, ZooKeeperElection
-from .model import AppInfo, DriverInfo, WorkerInfo
+from .model import AppInfo, WorkerInfo
 from .persistence import (
-    AppRecord,
     BlackHole,
     DriverRecord,
     FileSystemEngine,
-    PersistenceEngine,
     Record,
+    Store,
     WorkerRecord,
     ZooKeeperEngine,
 )
-
-if TYPE_CHECKING:
-    from .master import Master
 
 log = logging.getLogger("minispark.master.recovery")
 
 
 class Recovery:
-    """The master's persistence and election, and what happens when it wins."""
+    """The master's persistence and election, and the decisions of a take-over.
 
-    def __init__(self, master: Master, conf: Conf) -> None:
-        self.master = master
+    It holds no reference to the master: the take-over methods read the tables they are
+    given and return the effects (``effects.py``) the master should carry out.
+    """
+
+    def __init__(self, conf: Conf) -> None:
         self.mode = conf.get_choice("spark.deploy.recoveryMode")
         self.conf = conf
-        self.engine: PersistenceEngine = BlackHole()
-        # One thread, so writes land in order (a worker's add before its remove) and the
-        # event loop never waits on disk or ZooKeeper.
-        self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="persist")
+        self.url = ""  # this master's identity in the election, known once it serves
+        self.store = Store(BlackHole())
         self.agent: Monarchy | ZooKeeperElection | None = None
         self.started_at = 0.0
-        self.timer: asyncio.TimerHandle | None = None
-        self._announcements: set[asyncio.Task[None]] = set()
 
     # ----------------------------------------------------------------- wiring
 
-    def start(self, candidate: Candidate) -> None:
+    def start(self, candidate: Candidate, url: str) -> None:
+        self.url = url
         if self.mode == "ZOOKEEPER":
             self.agent = self._zookeeper(candidate)
         else:
             if self.mode == "FILESYSTEM":
                 directory = self.conf.require("spark.deploy.recoveryDirectory")
-                self.engine = FileSystemEngine(Path(directory))
+                self.store.engine = FileSystemEngine(Path(directory))
             self.agent = Monarchy(candidate)
         self.agent.start()
 
@@ -85,130 +93,114 @@ class Recovery:
         )
 
         def connected() -> None:
-            self.engine = ZooKeeperEngine(client, root)
+            self.store.engine = ZooKeeperEngine(client, root)
             log.info("connected to ZooKeeper at %s; waiting in the election", url)
 
         return ZooKeeperElection(
             candidate,
             client=client,
             root=root,
-            identifier=self.master.url,
+            identifier=self.url,
             on_connected=connected,
         )
 
     def stop(self) -> None:
         if self.agent is not None:
             self.agent.stop()
-        self.pool.shutdown(wait=True)
-
-    def persist(self, action: Callable[[Any], None], arg: Any) -> None:
-        """Queue a write; a failure is logged (the next leader re-learns from live clients)."""
-        future = self.pool.submit(action, arg)
-        future.add_done_callback(_log_failure)
-
-    def put_worker(self, w: WorkerInfo) -> None:
-        record = WorkerRecord(id=w.id, host=w.host, port=w.port, cores=w.cores,
-                              memory_mb=w.memory_mb, webui_url=w.webui_url)  # fmt: skip
-        self.persist(self.engine.put, record)
-
-    def put_driver(self, driver: DriverInfo) -> None:
-        record = DriverRecord(id=driver.id, desc=driver.desc, start_ms=driver.start_ms)
-        self.persist(self.engine.put, record)
-
-    def put_app(self, app: AppInfo) -> None:
-        self.persist(self.engine.put, AppRecord(id=app.id, desc=app.desc, start_ms=app.start_ms))
+        self.store.close()
 
     # ------------------------------------------------------------ take-over
 
-    async def take_over(self) -> tuple[int, list[Record]]:
-        loop = asyncio.get_running_loop()
-        epoch = await loop.run_in_executor(self.pool, self.engine.next_epoch)
-        records = await loop.run_in_executor(self.pool, self.engine.read_all)
-        return epoch, records
-
-    def begin(self, records: list[Record]) -> bool:
-        """Load what the last leader knew; False when there is nothing to recover."""
-        m = self.master
-        for record in records:
-            if isinstance(record, DriverRecord):
-                m.drivers.recovered(record.id, record.desc, record.start_ms)
-            elif isinstance(record, WorkerRecord):
-                m.workers[record.id] = WorkerInfo(
-                    id=record.id, host=record.host, port=record.port, cores=record.cores,
-                    memory_mb=record.memory_mb, webui_url=record.webui_url, conn=None,
-                    state=WorkerState.UNKNOWN,
-                )  # fmt: skip
-            else:
-                m.apps[record.id] = AppInfo(
-                    id=record.id, desc=record.desc, conn=None, start_ms=record.start_ms,
-                    requested_cores=record.desc.max_cores or m.settings.default_cores,
-                    state=AppState.UNKNOWN,
-                )  # fmt: skip
-                m.note_app_number(record.id)
+    def begin(
+        self, records: list[Record], announcement: MasterChanged, default_cores: int
+    ) -> list[Effect]:
+        """Restore what the last leader knew and tell everyone in it who leads now; no
+        effects when there is nothing to recover."""
         if not records:
-            return False
+            return []
         self.started_at = time.monotonic()
-        log.info("recovering %d workers and %d applications", len(m.workers), len(m.apps))
-        for worker in m.workers.values():
-            self._announce(worker.host, worker.port)
-        for app in m.apps.values():
-            host, port = parse_host_port(app.desc.driver_url)
-            self._announce(host, port)
+        restored = [_restored(record, default_cores) for record in records]
+        addresses = [_address_of(effect) for effect in restored]
+        workers = sum(isinstance(e, AddWorker) for e in restored)
+        apps = sum(isinstance(e, AddApp) for e in restored)
+        log.info("recovering %d workers and %d applications", workers, apps)
         timeout = self.conf.get_duration_s("spark.deploy.recoveryTimeout")
-        self.timer = asyncio.get_running_loop().call_later(timeout, self.complete)
-        return True
+        return [
+            *restored,
+            SetStatus(MasterStatus.RECOVERING),
+            *(Announce(host, port, announcement) for host, port in filter(None, addresses)),
+            CompleteAfter(timeout),
+        ]
 
-    def _announce(self, host: str, port: int) -> None:
-        task = asyncio.ensure_future(self._tell(host, port))
-        self._announcements.add(task)
-        task.add_done_callback(self._announcements.discard)
-
-    async def _tell(self, host: str, port: int) -> None:
-        m = self.master
-        message = MasterChanged(master_url=m.url, master_webui_url=m.webui_url, epoch=m.epoch)
-        try:
-            conn = await rpc.connect(host, port, inbound=ToMaster, handler=lambda c, x: None,
-                                     security=m.security, role="master", timeout=3.0)  # fmt: skip
-        except (OSError, TimeoutError, rpc.HandshakeError) as exc:
-            log.info(
-                "could not tell %s:%d that we lead (%s); it may re-register itself", host, port, exc
-            )
-            return
-        with contextlib.suppress(rpc.ConnectionClosed):
-            conn.send(message)
-            await conn.drain()
-        await asyncio.sleep(0.5)  # let the frame leave before closing
-        conn.close()
-
-    def answered(self) -> None:
+    def answered(
+        self, status: MasterStatus, workers: Collection[WorkerInfo], apps: Collection[AppInfo]
+    ) -> list[Effect]:
         """A worker or app came back: finish early when nobody is still UNKNOWN."""
-        m = self.master
-        unknown = [w for w in m.workers.values() if w.state == WorkerState.UNKNOWN]
-        unknown_apps = [a for a in m.apps.values() if a.state == AppState.UNKNOWN]
-        if not unknown and not unknown_apps:
-            self.complete()
+        if any(w.state == WorkerState.UNKNOWN for w in workers):
+            return []
+        if any(a.state == AppState.UNKNOWN for a in apps):
+            return []
+        return self.complete(status, workers, apps)
 
-    def complete(self) -> None:
-        from ..protocol import MasterStatus
-
-        m = self.master
-        if m.status != MasterStatus.RECOVERING:
-            return  # already done (early completion and the timer both call this)
-        if self.timer is not None:
-            self.timer.cancel()
-        m.set_status(MasterStatus.COMPLETING_RECOVERY)
-        for worker in [w for w in m.workers.values() if w.state == WorkerState.UNKNOWN]:
-            m.remove_worker(worker, "Not responding for recovery")
-        for app in [a for a in m.apps.values() if a.state == AppState.UNKNOWN]:
-            m.remove_application(app, AppState.FINISHED, "Not responding for recovery")
-        m.drivers.finish_recovery()
+    def complete(
+        self, status: MasterStatus, workers: Collection[WorkerInfo], apps: Collection[AppInfo]
+    ) -> list[Effect]:
+        """Drop whoever stayed silent and lead; nothing once done (early completion and
+        the timeout both come here)."""
+        if status != MasterStatus.RECOVERING:
+            return []
         took = (time.monotonic() - self.started_at) * 1000
-        m.set_status(MasterStatus.ALIVE)
         log.info("Recovery complete in %.0f ms - resuming operations!", took)
-        m.schedule_soon()
+        silent = "Not responding for recovery"
+        lost_apps = [a.id for a in apps if a.state == AppState.UNKNOWN]
+        return [
+            SetStatus(MasterStatus.COMPLETING_RECOVERY),
+            *(RemoveWorker(w.id, silent) for w in workers if w.state == WorkerState.UNKNOWN),
+            *(RemoveApp(app_id, AppState.FINISHED, silent) for app_id in lost_apps),
+            FinishDriverRecovery(),
+            SetStatus(MasterStatus.ALIVE),
+            ScheduleSoon(),
+        ]
 
 
-def _log_failure(future: concurrent.futures.Future[None]) -> None:
-    exc = future.exception()
-    if exc is not None:
-        log.error("could not persist master state: %s", exc)
+def _restored(record: Record, default_cores: int) -> AddWorker | AddApp | AddDriver:
+    """The table entry a persisted record comes back as, UNKNOWN until it answers."""
+    if isinstance(record, DriverRecord):
+        return AddDriver(record)
+    if isinstance(record, WorkerRecord):
+        return AddWorker(WorkerInfo(
+            id=record.id, host=record.host, port=record.port, cores=record.cores,
+            memory_mb=record.memory_mb, webui_url=record.webui_url, conn=None,
+            state=WorkerState.UNKNOWN,
+        ))  # fmt: skip
+    return AddApp(AppInfo(
+        id=record.id, desc=record.desc, conn=None, start_ms=record.start_ms,
+        requested_cores=record.desc.max_cores or default_cores,
+        state=AppState.UNKNOWN,
+    ))  # fmt: skip
+
+
+def _address_of(effect: AddWorker | AddApp | AddDriver) -> tuple[str, int] | None:
+    """Where to announce the new leader: workers and drivers of applications listen."""
+    if isinstance(effect, AddWorker):
+        return effect.worker.host, effect.worker.port
+    if isinstance(effect, AddApp):
+        return parse_host_port(effect.app.desc.driver_url)
+    return None
+
+
+async def announce(host: str, port: int, message: MasterChanged, security: Security) -> None:
+    """Tell one recovered worker or driver that we lead; it then re-registers with us."""
+    try:
+        conn = await rpc.connect(host, port, inbound=ToMaster, handler=lambda c, x: None,
+                                 security=security, role="master", timeout=3.0)  # fmt: skip
+    except (OSError, TimeoutError, rpc.HandshakeError) as exc:
+        log.info(
+            "could not tell %s:%d that we lead (%s); it may re-register itself", host, port, exc
+        )
+        return
+    with contextlib.suppress(rpc.ConnectionClosed):
+        conn.send(message)
+        await conn.drain()
+    await asyncio.sleep(0.5)  # let the frame leave before closing
+    conn.close()

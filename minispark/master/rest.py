@@ -19,9 +19,9 @@ from ..appconf import driver_description
 from ..conf import Conf
 from ..protocol import DriverDescription
 from ..security import http_authorized
-from .master import Master
+from .view import MasterActions
 
-MASTER_KEY = web.AppKey("rest-master", Master)
+ACTIONS_KEY = web.AppKey("rest-actions", MasterActions)
 
 
 def _reply(action: str, status: int = 200, **fields: Any) -> web.Response:
@@ -36,8 +36,7 @@ def _error(message: str, status: int = 400) -> web.Response:
 
 
 def _guard(request: web.Request) -> web.Response | None:
-    master = request.app[MASTER_KEY]
-    if not http_authorized(master.conf, request.headers.get("Authorization")):
+    if not http_authorized(request.app[ACTIONS_KEY].conf, request.headers.get("Authorization")):
         return _error("authentication required: Authorization: Bearer <secret>", 401)
     return None
 
@@ -68,7 +67,7 @@ async def create(request: web.Request) -> web.Response:
         desc = description(body if isinstance(body, dict) else {})
     except ValueError as exc:  # also malformed JSON
         return _error(f"malformed request: {exc}")
-    reply = request.app[MASTER_KEY].drivers.submit(desc)
+    reply = request.app[ACTIONS_KEY].submit_driver(desc)
     return _reply(
         "CreateSubmissionResponse",
         success=reply.success,
@@ -81,7 +80,7 @@ async def kill(request: web.Request) -> web.Response:
     if (refused := _guard(request)) is not None:
         return refused
     driver_id = request.match_info["id"]
-    reply = request.app[MASTER_KEY].drivers.kill(driver_id)
+    reply = request.app[ACTIONS_KEY].kill_driver(driver_id)
     return _reply(
         "KillSubmissionResponse",
         success=reply.success,
@@ -94,7 +93,7 @@ async def status(request: web.Request) -> web.Response:
     if (refused := _guard(request)) is not None:
         return refused
     driver_id = request.match_info["id"]
-    reply = request.app[MASTER_KEY].drivers.status(driver_id)
+    reply = request.app[ACTIONS_KEY].driver_status(driver_id)
     return _reply(
         "SubmissionStatusResponse",
         success=reply.found,
@@ -106,8 +105,8 @@ async def status(request: web.Request) -> web.Response:
     )
 
 
-def routes(app: web.Application, master: Master) -> list[web.RouteDef]:
-    app[MASTER_KEY] = master
+def routes(app: web.Application, actions: MasterActions) -> list[web.RouteDef]:
+    app[ACTIONS_KEY] = actions
     return [
         web.post("/v1/submissions/create", create),
         web.post("/v1/submissions/kill/{id}", kill),

@@ -1,8 +1,13 @@
-"""The master's web port: Spark's JSON, health probes, metrics, and a plain status page."""
+"""The master's web port: Spark's JSON, health probes, metrics, and a plain status page.
+
+Every page reads a ``MasterView`` snapshot and acts through ``MasterActions`` (view.py):
+this module never sees the master itself.
+"""
 
 from __future__ import annotations
 
 import html
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,10 +17,10 @@ from .. import metrics, webserver
 from ..protocol import MasterStatus, WorkerState
 from ..security import http_authorized
 from . import rest
-from .master import Master
-from .model import AppInfo, WorkerInfo, now_ms, submit_date
+from .model import AppInfo, DriverInfo, WorkerInfo, now_ms, submit_date
+from .view import MasterActions, MasterView
 
-MASTER_KEY = web.AppKey("master", Master)
+ACTIONS_KEY = web.AppKey("master-actions", MasterActions)
 
 
 def worker_json(w: WorkerInfo) -> dict[str, Any]:
@@ -49,68 +54,92 @@ def app_json(a: AppInfo) -> dict[str, Any]:
     }
 
 
-def state_json(m: Master) -> dict[str, Any]:
-    alive = [w for w in m.workers.values() if w.state == WorkerState.ALIVE]
+def driver_json(driver: DriverInfo) -> dict[str, Any]:
+    return {
+        "id": driver.id,
+        "starttime": driver.start_ms,
+        "state": str(driver.state),
+        "cores": driver.desc.cores,
+        "memory": driver.desc.memory_mb,
+        "submitdate": submit_date(driver.start_ms),
+        "worker": driver.worker_id,
+        "mainclass": driver.desc.main,
+    }
+
+
+def state_json(m: MasterView) -> dict[str, Any]:
+    alive = _alive(m)
     return {
         "url": m.url,
-        "workers": [worker_json(w) for w in m.workers.values()],
+        "workers": [worker_json(w) for w in m.workers],
         "aliveworkers": len(alive),
         "cores": sum(w.cores for w in alive),
         "coresused": sum(w.cores_used for w in alive),
         "memory": sum(w.memory_mb for w in alive),
         "memoryused": sum(w.memory_used for w in alive),
-        "activeapps": [app_json(a) for a in m.active_apps()],
+        "activeapps": [app_json(a) for a in m.active_apps],
         "completedapps": [app_json(a) for a in m.completed_apps],
-        "activedrivers": [m.drivers.json(d) for d in m.drivers.active.values()],
-        "completeddrivers": [m.drivers.json(d) for d in m.drivers.completed],
+        "activedrivers": [driver_json(d) for d in m.active_drivers],
+        "completeddrivers": [driver_json(d) for d in m.completed_drivers],
         "status": str(m.status),
     }
 
 
-def _master(request: web.Request) -> Master:
-    return request.app[MASTER_KEY]
+def _alive(m: MasterView) -> list[WorkerInfo]:
+    return [w for w in m.workers if w.state == WorkerState.ALIVE]
+
+
+def _actions(request: web.Request) -> MasterActions:
+    return request.app[ACTIONS_KEY]
+
+
+def _view(request: web.Request) -> MasterView:
+    return _actions(request).view()
 
 
 async def json_all(request: web.Request) -> web.Response:
-    return web.json_response(state_json(_master(request)))
+    return web.json_response(state_json(_view(request)))
 
 
 async def json_field(request: web.Request) -> web.Response:
     field = request.match_info["field"]
-    return web.json_response({field: state_json(_master(request)).get(field, "")})
+    return web.json_response({field: state_json(_view(request)).get(field, "")})
+
+
+def _authorize(request: web.Request) -> MasterActions:
+    actions = _actions(request)
+    if not http_authorized(actions.conf, request.headers.get("Authorization")):
+        raise web.HTTPUnauthorized(text="authentication required: Authorization: Bearer <secret>\n")
+    return actions
 
 
 async def kill_app(request: web.Request) -> web.Response:
-    m = _master(request)
-    if not http_authorized(m.conf, request.headers.get("Authorization")):
-        raise web.HTTPUnauthorized(text="authentication required: Authorization: Bearer <secret>\n")
+    actions = _authorize(request)
     form = await request.post()
     app_id = str(form.get("id") or request.query.get("id", ""))
-    if not m.kill_application(app_id):
+    if not actions.kill_application(app_id):
         raise web.HTTPNotFound(text=f"no running application {app_id!r}\n")
     raise web.HTTPSeeOther("/")
 
 
 async def decommission(request: web.Request) -> web.Response:
     """``POST /workers/kill?host=h1&host=h2``: Spark's decommission endpoint."""
-    m = _master(request)
-    if not http_authorized(m.conf, request.headers.get("Authorization")):
-        raise web.HTTPUnauthorized(text="authentication required: Authorization: Bearer <secret>\n")
+    actions = _authorize(request)
     form = await request.post()
     hosts = set(request.query.getall("host", [])) | {str(h) for h in form.getall("host", [])}
-    matched = [w for w in m.workers.values() if w.host in hosts and w.state == WorkerState.ALIVE]
+    matched = [w for w in _alive(actions.view()) if w.host in hosts]
     for worker in matched:
-        m.decommission_worker(worker)
+        actions.decommission_worker(worker.id)
     return web.json_response(
         {"decommissioned": [w.id for w in matched]}, status=200 if matched else 404
     )
 
 
-def _metric_families(m: Master) -> Iterable[Any]:
+def _metric_families(m: MasterView) -> Iterable[Any]:
     by_state = {str(s): 0.0 for s in WorkerState}
-    for w in m.workers.values():
+    for w in m.workers:
         by_state[str(w.state)] += 1
-    alive = [w for w in m.workers.values() if w.state == WorkerState.ALIVE]
+    alive = _alive(m)
     yield metrics.labelled("minispark_master_workers", "Workers by state", "state", by_state)
     yield metrics.gauge(
         "minispark_master_cores", "Cores of alive workers", sum(w.cores for w in alive)
@@ -127,7 +156,7 @@ def _metric_families(m: Master) -> Iterable[Any]:
         "minispark_master_memory_used_mb", "Memory granted", sum(w.memory_used for w in alive)
     )
     yield metrics.gauge(
-        "minispark_master_apps_active", "Running or waiting applications", len(m.active_apps())
+        "minispark_master_apps_active", "Running or waiting applications", len(m.active_apps)
     )
     yield metrics.gauge(
         "minispark_master_apps_completed", "Retained completed applications", len(m.completed_apps)
@@ -153,10 +182,12 @@ def _kill_form(app: AppInfo) -> str:
 
 
 async def index(request: web.Request) -> web.Response:
-    m = _master(request)
+    m = _view(request)
     e = html.escape
-    alive = [w for w in m.workers.values() if w.state == WorkerState.ALIVE]
-    kill = not m.conf.get_bool("spark.authenticate")  # browsers cannot send the bearer secret
+    alive = _alive(m)
+    kill = not _actions(request).conf.get_bool(
+        "spark.authenticate"
+    )  # browsers cannot send the bearer secret
     workers = webserver.table(
         ["Worker Id", "Address", "State", "Cores", "Memory"],
         (
@@ -167,7 +198,7 @@ async def index(request: web.Request) -> web.Response:
                 f"{w.cores} ({w.cores_used} Used)",
                 f"{w.memory_mb} MiB ({w.memory_used} MiB Used)",
             ]
-            for w in m.workers.values()
+            for w in m.workers
         ),
     )
     app_headers = [
@@ -194,12 +225,12 @@ async def index(request: web.Request) -> web.Response:
             f"{a.duration_ms() / 1000:.1f} s",
         ]
 
-    running = webserver.table(app_headers, (app_row(a, kill) for a in m.active_apps()))
+    running = webserver.table(app_headers, (app_row(a, kill) for a in m.active_apps))
     completed = webserver.table(
         app_headers, (app_row(a, False) for a in reversed(m.completed_apps))
     )
-    dead = sum(w.state == WorkerState.DEAD for w in m.workers.values())
-    retired = sum(w.state == WorkerState.DECOMMISSIONED for w in m.workers.values())
+    dead = sum(w.state == WorkerState.DEAD for w in m.workers)
+    retired = sum(w.state == WorkerState.DECOMMISSIONED for w in m.workers)
     facts = webserver.summary(
         [
             ("URL", e(m.url)),
@@ -213,21 +244,23 @@ async def index(request: web.Request) -> web.Response:
                 f"{sum(w.memory_mb for w in alive)} MiB Total, "
                 f"{sum(w.memory_used for w in alive)} MiB Used",
             ),
-            ("Applications", f"{len(m.active_apps())} Running, {len(m.completed_apps)} Completed"),
+            ("Applications", f"{len(m.active_apps)} Running, {len(m.completed_apps)} Completed"),
             ("Status", str(m.status)),
         ]
     )
     body = (
         f"{facts}<h2>Workers ({len(m.workers)})</h2>{workers}"
-        f"<h2>Running Applications ({len(m.active_apps())})</h2>{running}"
+        f"<h2>Running Applications ({len(m.active_apps)})</h2>{running}"
         f"<h2>Completed Applications ({len(m.completed_apps)})</h2>{completed}"
     )
     return webserver.page(f"minispark Master at {m.url}", body)
 
 
-async def start_web(master: Master, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_web(
+    actions: MasterActions, host: str, port: int, ssl_context: ssl.SSLContext | None
+) -> tuple[web.AppRunner, int]:
     app = web.Application()
-    app[MASTER_KEY] = master
+    app[ACTIONS_KEY] = actions
     app.add_routes(
         [
             web.get("/", index),
@@ -238,12 +271,14 @@ async def start_web(master: Master, host: str, port: int) -> tuple[web.AppRunner
             web.post("/app/kill/", kill_app),
             web.post("/workers/kill", decommission),
             web.post("/workers/kill/", decommission),
-            *webserver.probes(lambda: _ready(master), lambda: _metric_families(master)),
-            *rest.routes(app, master),
+            *webserver.probes(
+                lambda: _ready(actions.view()), lambda: _metric_families(actions.view())
+            ),
+            *rest.routes(app, actions),
         ]
     )
-    return await webserver.serve(app, host, port, master.security.web_ssl)
+    return await webserver.serve(app, host, port, ssl_context)
 
 
-def _ready(m: Master) -> tuple[bool, str]:
+def _ready(m: MasterView) -> tuple[bool, str]:
     return m.status == MasterStatus.ALIVE, str(m.status)

@@ -1,19 +1,50 @@
-"""The worker's web port: Spark's worker JSON, probes, metrics, and executor log pages."""
+"""The worker's web port: Spark's worker JSON, probes, metrics, and executor log pages.
+
+The pages read a ``WorkerView``, a snapshot the worker takes for each request, rather than
+the worker itself: this module needs nothing of the daemon but what it shows.
+"""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from .. import metrics, webserver
 from .runners import ExecutorRunner
-from .worker import Worker
 
-WORKER_KEY = web.AppKey("worker", Worker)
+
+@dataclass(frozen=True)
+class WorkerView:
+    """What the worker's pages show, as the worker stood when the request came in."""
+
+    id: str
+    address: str
+    master_url: str
+    master_webui_url: str
+    cores: int
+    cores_used: int
+    memory_mb: int
+    memory_used: int
+    registered: bool
+    decommissioned: bool
+    executors: list[ExecutorRunner]
+    finished: list[ExecutorRunner]  # oldest first
+
+
+@dataclass(frozen=True)
+class _Pages:
+    view: Callable[[], WorkerView]
+    work_dir: Path  # where executor logs live: work_dir/<app>/<executor>/stdout|stderr
+
+
+PAGES_KEY = web.AppKey("worker-pages", _Pages)
 LOG_TAIL_BYTES = 100 * 1024
 _APP_ID = re.compile(r"(app|driver)-[0-9A-Za-z._-]+")
 
@@ -33,7 +64,7 @@ def executor_json(r: ExecutorRunner) -> dict[str, Any]:
     }
 
 
-def state_json(w: Worker) -> dict[str, Any]:
+def state_json(w: WorkerView) -> dict[str, Any]:
     return {
         "id": w.id,
         "masterurl": w.master_url,
@@ -43,13 +74,13 @@ def state_json(w: Worker) -> dict[str, Any]:
         "memory": w.memory_mb,
         "memoryused": w.memory_used,
         "state": "DECOMMISSIONED" if w.decommissioned else ("ALIVE" if w.registered else "UNKNOWN"),
-        "executors": [executor_json(r) for r in w.executors.values()],
+        "executors": [executor_json(r) for r in w.executors],
         "finishedexecutors": [executor_json(r) for r in w.finished],
     }
 
 
-def _worker(request: web.Request) -> Worker:
-    return request.app[WORKER_KEY]
+def _worker(request: web.Request) -> WorkerView:
+    return request.app[PAGES_KEY].view()
 
 
 async def json_all(request: web.Request) -> web.Response:
@@ -58,7 +89,7 @@ async def json_all(request: web.Request) -> web.Response:
 
 async def log_page(request: web.Request) -> web.Response:
     """``/logPage/?appId=..&executorId=..&logType=stdout|stderr``: the tail of that log."""
-    w = _worker(request)
+    work_dir = request.app[PAGES_KEY].work_dir
     app_id = request.query.get("appId", "")
     exec_id = request.query.get("executorId", "")
     log_type = request.query.get("logType", "stderr")
@@ -69,7 +100,7 @@ async def log_page(request: web.Request) -> web.Response:
         or log_type not in ("stdout", "stderr")
     ):
         raise web.HTTPBadRequest(text="use ?appId=app-...&executorId=N&logType=stdout|stderr\n")
-    path = w.opts.work_dir / app_id / exec_id / log_type
+    path = work_dir / app_id / exec_id / log_type
     if not path.is_file():
         raise web.HTTPNotFound(text=f"no {log_type} for executor {app_id}/{exec_id}\n")
     with path.open("rb") as f:
@@ -106,20 +137,20 @@ async def index(request: web.Request) -> web.Response:
     )
     body = (
         f"{facts}<h2>Running Executors ({len(w.executors)})</h2>"
-        f"{webserver.table(headers, (row(r) for r in w.executors.values()))}"
+        f"{webserver.table(headers, (row(r) for r in w.executors))}"
         f"<h2>Finished Executors ({len(w.finished)})</h2>"
         f"{webserver.table(headers, (row(r) for r in reversed(w.finished)))}"
     )
     return webserver.page(f"minispark Worker at {w.address}", body)
 
 
-def _ready(w: Worker) -> tuple[bool, str]:
+def _ready(w: WorkerView) -> tuple[bool, str]:
     if w.registered:
         return True, f"registered with {w.master_url}"
     return False, "not registered with a master"
 
 
-def _metric_families(w: Worker) -> Iterable[Any]:
+def _metric_families(w: WorkerView) -> Iterable[Any]:
     yield metrics.gauge("minispark_worker_cores", "Cores offered", w.cores)
     yield metrics.gauge("minispark_worker_cores_used", "Cores used by executors", w.cores_used)
     yield metrics.gauge("minispark_worker_memory_mb", "Memory offered", w.memory_mb)
@@ -135,9 +166,15 @@ def _metric_families(w: Worker) -> Iterable[Any]:
     )
 
 
-async def start_web(worker: Worker, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_web(
+    view: Callable[[], WorkerView],
+    work_dir: Path,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+) -> tuple[web.AppRunner, int]:
     app = web.Application()
-    app[WORKER_KEY] = worker
+    app[PAGES_KEY] = _Pages(view, work_dir)
     app.add_routes(
         [
             web.get("/", index),
@@ -145,7 +182,7 @@ async def start_web(worker: Worker, host: str, port: int) -> tuple[web.AppRunner
             web.get("/json/", json_all),
             web.get("/logPage/", log_page),
             web.get("/logPage", log_page),
-            *webserver.probes(lambda: _ready(worker), lambda: _metric_families(worker)),
+            *webserver.probes(lambda: _ready(view()), lambda: _metric_families(view())),
         ]
     )
-    return await webserver.serve(app, host, port, worker.security.web_ssl)
+    return await webserver.serve(app, host, port, ssl_context)

@@ -58,6 +58,7 @@ from ..security import security_from_conf
 from .drivers import DriverRunner
 from .runners import ExecutorRunner
 from .settings import WorkerSettings
+from .web import WorkerView, start_web
 
 log = logging.getLogger("minispark.worker")
 
@@ -160,13 +161,30 @@ class Worker:
     def registered(self) -> bool:
         return self.master is not None and not self.master.is_closed
 
-    async def start(self) -> None:
-        from .web import start_web
+    def web_view(self) -> WorkerView:
+        """What the web pages show; they read this snapshot, never the worker."""
+        return WorkerView(
+            id=self.id,
+            address=self.address,
+            master_url=self.master_url,
+            master_webui_url=self.master_webui_url,
+            cores=self.cores,
+            cores_used=self.cores_used,
+            memory_mb=self.memory_mb,
+            memory_used=self.memory_used,
+            registered=self.registered,
+            decommissioned=self.decommissioned,
+            executors=list(self.executors.values()),
+            finished=list(self.finished),
+        )
 
+    async def start(self) -> None:
         self.opts.work_dir.mkdir(parents=True, exist_ok=True)
         self.port = await self._server.start(self.host, self.port)
         self.id = f"worker-{datetime.now():%Y%m%d%H%M%S}-{self.host}-{self.port}"
-        self._web, self.webui_port = await start_web(self, self.host, self.webui_port)
+        self._web, self.webui_port = await start_web(
+            self.web_view, self.opts.work_dir, self.host, self.webui_port, self.security.web_ssl
+        )
         log.info(
             "worker %s offering %d cores, %d MiB; web UI on %s",
             self.id,

@@ -39,7 +39,7 @@ def _master(conf: Conf) -> dict[str, object]:
         seen["master.drivers.completed.maxlen"] = m.drivers.completed.maxlen
         return seen
     finally:
-        m.recovery.pool.shutdown()
+        m.recovery.store.close()
 
 
 def _worker(conf: Conf, tmp_path: Path) -> dict[str, object]:

@@ -1,0 +1,111 @@
+"""The master's web port served from a MasterView and MasterActions alone, no master."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from minispark import protocol as p
+from minispark.conf import Conf
+from minispark.master.model import AppInfo, WorkerInfo
+from minispark.master.view import MasterActions, MasterView
+from minispark.master.web import start_web
+
+APP = p.ApplicationDescription(name="pi", user="u", driver_url="d:1", memory_per_executor_mb=1)
+
+
+class Cluster:
+    """A master's state as plain records, and a log of the actions the web port took."""
+
+    def __init__(self) -> None:
+        self.workers = [
+            WorkerInfo(id="w1", host="h1", port=1, cores=2, memory_mb=64, webui_url="", conn=None),
+            WorkerInfo(id="w2", host="h2", port=1, cores=2, memory_mb=64, webui_url="", conn=None),
+        ]
+        self.apps = [AppInfo(id="app-1", desc=APP, conn=None, requested_cores=2)]
+        self.done: list[str] = []
+
+    def view(self) -> MasterView:
+        return MasterView(
+            url="minispark://m:7077",
+            status=p.MasterStatus.ALIVE,
+            epoch=3,
+            start_ms=0,
+            workers=self.workers,
+            active_apps=self.apps,
+            completed_apps=[],
+            active_drivers=[],
+            completed_drivers=[],
+        )
+
+    def actions(self, conf: Conf) -> MasterActions:
+        def kill(app_id: str) -> bool:
+            self.done.append(f"kill {app_id}")
+            return app_id == "app-1"
+
+        def status(driver_id: str) -> p.DriverStatusResponse:
+            return p.DriverStatusResponse(found=False, message=f"no driver {driver_id}")
+
+        return MasterActions(
+            conf=conf,
+            view=self.view,
+            kill_application=kill,
+            decommission_worker=lambda worker_id: self.done.append(f"decommission {worker_id}"),
+            submit_driver=lambda desc: p.SubmitDriverResponse(
+                success=False, driver_id="", message=""
+            ),
+            kill_driver=lambda driver_id: p.KillDriverResponse(success=False, message=""),
+            driver_status=status,
+        )
+
+
+def serve(
+    cluster: Cluster, conf: Conf, check: Callable[[aiohttp.ClientSession, str], Awaitable[None]]
+) -> None:
+    async def run() -> None:
+        runner, port = await start_web(cluster.actions(conf), "127.0.0.1", 0, None)
+        try:
+            async with aiohttp.ClientSession() as session:
+                await check(session, f"http://127.0.0.1:{port}")
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(run())
+
+
+def test_json_and_probes_show_the_view() -> None:
+    cluster = Cluster()
+
+    async def check(session: aiohttp.ClientSession, base: str) -> None:
+        async with session.get(f"{base}/json") as reply:
+            state = await reply.json()
+        assert state["aliveworkers"] == 2 and state["cores"] == 4 and state["status"] == "ALIVE"
+        assert [a["id"] for a in state["activeapps"]] == ["app-1"]
+        async with session.get(f"{base}/readyz") as reply:
+            assert reply.status == 200
+        async with session.get(f"{base}/metrics") as reply:
+            assert "minispark_master_epoch 3.0" in await reply.text()
+        async with session.get(f"{base}/v1/submissions/status/driver-9") as reply:
+            assert (await reply.json())["message"] == "no driver driver-9"
+
+    serve(cluster, Conf({}), check)
+
+
+def test_actions_go_through_the_callables_and_need_the_secret() -> None:
+    cluster = Cluster()
+    conf = Conf({"spark.authenticate": "true", "spark.authenticate.secret": "s3cret"})
+    bearer = {"Authorization": "Bearer s3cret"}
+
+    async def check(session: aiohttp.ClientSession, base: str) -> None:
+        async with session.post(f"{base}/workers/kill?host=h2") as reply:
+            assert reply.status == 401
+        async with session.post(f"{base}/workers/kill?host=h2", headers=bearer) as reply:
+            assert (await reply.json()) == {"decommissioned": ["w2"]}
+        kill = f"{base}/app/kill?id=app-2"
+        async with session.post(kill, headers=bearer, allow_redirects=False) as reply:
+            assert reply.status == 404
+
+    serve(cluster, conf, check)
+    assert cluster.done == ["decommission w2", "kill app-2"]
