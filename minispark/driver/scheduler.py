@@ -34,6 +34,7 @@ from ..protocol import (
     TaskFinished,
     TaskSpec,
 )
+from ..rdd import shared
 from ..rpc import ConnectionClosed
 from .dag import Stage, StageGraph, task_inputs
 from .progress import Progress
@@ -289,8 +290,6 @@ class JobScheduler:
         self._done(info)
         self.spills += m.spills
         stage, job = info.task_set.stage, info.task_set.job
-        from ..rdd import shared  # the RDD API's accumulators; imported when first needed
-
         shared.merge_accumulator_updates(pickle.loads(m.accumulators))
         if stage.shuffle_dep is not None:
             self.map_outputs[stage.shuffle_dep.shuffle_id][info.partition] = m.result.decode()
