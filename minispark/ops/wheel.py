@@ -1,9 +1,10 @@
 """The wheelhouse an upgrade installs, and the commands that install it on a host. Stdlib only.
 
-The install is the one roles/common/tasks/install.yml does, step for step: the tar beside the
-virtualenv, unpacked into an empty wheelhouse dir, ``pip install --no-index --force-reinstall``
-of minispark's wheel, and the wheelhouse's source digest written to ``venv/wheelhouse-digest``
-(with a newline, root-owned, 0644) so that a later site.yml run sees it as installed.
+The install itself is the common role's script (roles/common/files/install-wheelhouse.sh),
+sent as it is: the playbooks and ``fab upgrade`` run the same steps, so an upgrade leaves the
+host as site.yml would, and a later site.yml run sees the wheelhouse as installed. Only the
+transport is Fabric's own: the tar is uploaded to /tmp and moved beside the virtualenv, where
+the role's copy task puts it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .probes import one_line
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = REPO / "build" / "wheelhouse"  # where the playbooks build it by default
 BUILD_COMMAND = f"python3 -m minispark.deploy.wheelhouse --out {BUILD_DIR.relative_to(REPO)}"
+INSTALL_SCRIPT = REPO / "roles" / "common" / "files" / "install-wheelhouse.sh"
 
 
 @dataclass(frozen=True)
@@ -84,25 +86,21 @@ def upload_path(wheelhouse: Wheelhouse) -> str:
 
 
 def install_script(home: str, wheelhouse: Wheelhouse) -> str:
-    """The shell commands (run as root) that install the uploaded tar into ``home``/venv."""
+    """The shell commands (run as root) that install the uploaded tar into ``home``/venv:
+    the tar moved to where the role copies it, then the role's own install script."""
     q = shlex.quote
-    tar, wheels, venv = f"{home}/{ARCHIVE}", f"{home}/wheelhouse", f"{home}/venv"
-    pip = [f"{venv}/bin/pip", "install", "--no-index", "--disable-pip-version-check"]
-    pip += ["--find-links", wheels, "--force-reinstall", f"{wheels}/{wheelhouse.minispark_wheel}"]
+    try:
+        script = INSTALL_SCRIPT.read_text()
+    except OSError:
+        raise UsageError(
+            f"no {INSTALL_SCRIPT.relative_to(REPO)} in {REPO}: run fab from the checkout"
+        ) from None
+    tar = f"{home}/{ARCHIVE}"
     lines = [
         "set -e",
         f"install -o root -g root -m 0644 {q(upload_path(wheelhouse))} {q(tar)}",
         f"rm -f {q(upload_path(wheelhouse))}",
-        # An empty directory, as the role makes: no wheel of an older build may be picked.
-        f"rm -rf {q(wheels)}",
-        f"install -d -o root -g root -m 0755 {q(wheels)}",
-        f"tar -xf {q(tar)} -C {q(wheels)}",
-        f"test -x {q(venv)}/bin/python || python3 -m venv {q(venv)}",
-        " ".join(q(word) for word in pip) + " >/dev/null",
-        f"printf '%s\\n' {q(wheelhouse.digest)} > {q(venv)}/wheelhouse-digest",
-        f"chown root:root {q(venv)}/wheelhouse-digest",
-        f"chmod 0644 {q(venv)}/wheelhouse-digest",
-        f"rm -rf {q(wheels)}",
+        f"sh -c {q(script)} {q(INSTALL_SCRIPT.name)} {q(home)} {q(wheelhouse.digest)}",
     ]
     return "\n".join(lines)
 
