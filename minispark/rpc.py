@@ -185,7 +185,9 @@ class Connection:
 
     @property
     def is_closed(self) -> bool:
-        return self._closed
+        """True once no frame can be sent: closed here, or the transport already closing
+        (the peer went away and the reader has not seen the end of the stream yet)."""
+        return self._closed or self._writer.is_closing()
 
     def send(self, message: Message) -> None:
         self._write(ONE_WAY, 0, message)

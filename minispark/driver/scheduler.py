@@ -262,16 +262,20 @@ class JobScheduler:
         seen = self.sent[executor.exec_id]
         first = task_set.key not in seen
         seen.add(task_set.key)
-        executor.send(
-            LaunchTasks(
-                stage_id=task_set.stage.id,
-                stage_attempt=task_set.attempt,
-                kind="map" if task_set.stage.is_map else "result",
-                binary=task_set.binary if first else None,
-                locations=task_set.locations if first else {},
-                tasks=specs,
-            )
+        launch = LaunchTasks(
+            stage_id=task_set.stage.id,
+            stage_attempt=task_set.attempt,
+            kind="map" if task_set.stage.is_map else "result",
+            binary=task_set.binary if first else None,
+            locations=task_set.locations if first else {},
+            tasks=specs,
         )
+        try:
+            executor.send(launch)
+        except ConnectionClosed:
+            # The executor's link broke after it was offered (a write can find the peer gone);
+            # its close callback reports the loss, and executor_lost re-queues these tasks.
+            log.info("executor %d went away before its tasks left", executor.exec_id)
         self.progress.running(task_set.stage.id, len(task_set.running))
 
     def _done(self, info: TaskInfo) -> None:
