@@ -29,6 +29,7 @@ from typing import Any
 
 import msgspec
 
+from .conf import Conf
 from .protocol import (
     PROTOCOL_VERSION,
     Ack,
@@ -46,7 +47,8 @@ log = logging.getLogger("minispark.rpc")
 
 ONE_WAY, REQUEST, REPLY = 0, 1, 2
 HEADER_BYTES = 4
-DEFAULT_MAX_FRAME = 128 * 1024 * 1024
+# The links that read no configuration of their own use the table's default, kept once there.
+DEFAULT_MAX_FRAME = Conf().get_bytes("minispark.rpc.maxFrameSize")
 HANDSHAKE_TIMEOUT_S = 10.0
 PROTOCOL_NAME = "minispark"
 
