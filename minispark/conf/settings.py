@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from ..keyring import Keyring, KeyringError
 from .keys import (
     BoolKey,
     BytesKey,
@@ -267,6 +268,23 @@ class Conf:
         if not data:
             raise ConfError(f"spark.authenticate.secret.file: {path!r} is empty")
         return data
+
+    def keyring(self) -> Keyring | None:
+        """The accepted secrets (see :mod:`minispark.keyring`); None if no secret is set.
+
+        A secret file is re-read when it changes, so a rotation reaches running processes."""
+        text = self.get("spark.authenticate.secret")
+        if text:
+            return Keyring.of(text.encode("utf-8"))
+        path = (self.get("spark.authenticate.secret.file") or "").strip()
+        if not path:
+            return None
+        keyring = Keyring(path=path)
+        try:
+            keyring.secrets()
+        except KeyringError as err:
+            raise ConfError(str(err)) from err
+        return keyring
 
     def redacted(self) -> dict[str, str]:
         """Explicit values for logs and the UI, secrets replaced by a marker."""
