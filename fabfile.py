@@ -109,7 +109,11 @@ def _request(task: dict[str, Any]) -> RollRequest:
 
 @task(klass=OpsTask, help={"inventory": INVENTORY_HELP})
 def status(c: Context, inventory: str | None = None) -> None:
-    """Show ZooKeeper modes, masters, workers, applications and drivers in one table."""
+    """Show ZooKeeper modes, masters, workers, applications and drivers in one table.
+
+    With TLS on (the default) also the days left on each master's and worker's web
+    certificate: a warning under 30 days, a problem once expired.
+    """
     _run(c, "status", inventory, commands.status)
 
 
