@@ -130,15 +130,16 @@ class LiveCluster:
         found = probes.in_parallel(lambda d: certs.expiry(d, daemons[d], self.timeout), daemons)
         return list(found.values())
 
-    def refusals(self, secret: str) -> dict[str, str | None]:
-        """Per daemon, why its web port refuses ``secret`` (None: it accepts it)."""
+    def refusals(self, secret: str, tls: Tls | None) -> dict[str, str | None]:
+        """Per daemon, why its web port refuses ``secret`` (None: it accepts it), trusting
+        ``tls`` (a rotation may have brought a new CA, so not necessarily ours)."""
         daemons = dict(self.web_daemons)
 
         def refusal(daemon: str) -> str | None:
             try:
                 status, _ = probes.web_call(
                     daemons[daemon], "/json", what=f"{daemon} {daemons[daemon]}",
-                    secret=secret, timeout=self.timeout, tls=self.auth.tls,
+                    secret=secret, timeout=self.timeout, tls=tls,
                 )  # fmt: skip
             except ProbeError as exc:
                 return str(exc)

@@ -28,6 +28,7 @@ from .inventory import MASTERS, WORKERS, ZOOKEEPER, Inventory, choose_source, lo
 from .probes import ALIVE, STANDBY, ProbeError, Snapshot
 from .remote import FabricActions
 from .roll import ClusterView, HostActions, Outcome, Roll, RollOptions, Say, restart_leader
+from .tls import Tls
 from .wheel import Wheelhouse
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -46,7 +47,7 @@ class Cluster(ClusterView, Protocol):
 
     def snapshot(self) -> Snapshot: ...
     def certificates(self) -> list[Expiry]: ...
-    def refusals(self, secret: str) -> dict[str, str | None]: ...
+    def refusals(self, secret: str, tls: Tls | None) -> dict[str, str | None]: ...
 
 
 class Actions(HostActions, Protocol):
@@ -453,7 +454,7 @@ def _check_rotation(s: Session, old: str | None) -> int:
     if new is None:
         s.say("Authentication is off (minispark_auth_enabled: false): no secret to check.")
     else:
-        answers = s.cluster.refusals(new)
+        answers = s.cluster.refusals(new, fresh.tls)
         refused = [reason for reason in answers.values() if reason]
         found += [f"refuses the new secret: {reason}" for reason in refused]
         if old is not None and old == new:
@@ -462,7 +463,9 @@ def _check_rotation(s: Session, old: str | None) -> int:
                 "only the certificates were replaced."
             )
         elif old is not None:
-            still = [d for d, reason in s.cluster.refusals(old).items() if reason is None]
+            still = [
+                d for d, reason in s.cluster.refusals(old, fresh.tls).items() if reason is None
+            ]
             found += [f"{daemon} still accepts the old secret" for daemon in still]
         if not refused:
             s.say(f"All {len(answers)} masters and workers answer with the new secret.")

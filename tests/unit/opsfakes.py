@@ -23,6 +23,7 @@ from minispark.ops.gate import Check
 from minispark.ops.inventory import Inventory, parse
 from minispark.ops.plan import Step
 from minispark.ops.probes import Reading, Snapshot
+from minispark.ops.tls import Tls
 from minispark.ops.wheel import Wheelhouse
 
 LISTING = Path(__file__).with_name("ansible_inventory_list.json")
@@ -170,7 +171,7 @@ class FakeCluster:
     def certificates(self) -> list[Expiry]:
         return list(self.expiries)
 
-    def refusals(self, secret: str) -> dict[str, str | None]:
+    def refusals(self, secret: str, tls: Tls | None) -> dict[str, str | None]:
         return {
             d: None if secret in self.accepted[d] else f"{d} refuses it (HTTP 401)"
             for d in self.daemons
