@@ -5,8 +5,10 @@ from another CA, for another address."""
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import socket
 import ssl
+import threading
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,21 @@ def test_the_cli_names_a_missing_ca_in_one_line(
     assert done.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"CA certificate {tmp_path / 'nope.pem'} does not" in err
+
+
+def test_https_to_a_plain_http_port_says_tls_is_off_there(ca: Authority) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        where = f"127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(ProbeError) as caught:
+            master_state(where, tls=Tls.load(str(ca.ca_file)))
+        found = certs.expiry("master m1", where)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert f"master {where}: does not speak HTTPS" in str(caught.value)
+    assert "minispark_tls_enabled" in str(caught.value)
+    assert found.expires is None and "TLS handshake failed" in found.reason
