@@ -229,6 +229,11 @@ def _call(
     status, body = web_call(
         address, path, what=what, method=method, secret=secret, timeout=timeout, tls=tls
     )
+    if status == 401 and secret:
+        raise ProbeError(
+            f"{what}: {method} {path.partition('?')[0]} refused the secret sent (HTTP 401): "
+            "give the cluster's current one (a rotation may have replaced it)"
+        )
     if status == 401:
         raise ProbeError(
             f"{what}: {method} {path.partition('?')[0]} needs the cluster secret "

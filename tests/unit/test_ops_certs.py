@@ -100,7 +100,8 @@ def test_https_probes_verify_and_send_the_secret(ca: Authority, tmp_path: Path) 
     tls = Tls.load(str(ca.ca_file))
     with https_server(cert, key, {"s3cret"}) as server:
         assert master_state(address(server), secret="s3cret", tls=tls)["status"] == "ALIVE"
-        with pytest.raises(ProbeError, match="GET /json needs the cluster secret"):
+        refused = r"GET /json refused the secret sent \(HTTP 401\): give the cluster's current"
+        with pytest.raises(ProbeError, match=refused):
             master_state(address(server), secret="wrong", tls=tls)
         # The open endpoints need none.
         status, _ = web_call(address(server), "/readyz", what="master x", tls=tls)
