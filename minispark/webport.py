@@ -132,7 +132,10 @@ class WebPort:
                 )
         except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             sock.close()
-            reason = "no TLS handshake in time" if isinstance(exc, TimeoutError) else "TLS failed"
+            if isinstance(exc, TimeoutError):
+                reason = "no TLS handshake in time"
+            else:
+                reason = "TLS handshake failed" if self._ssl else "connection failed"
             self._refusals.refused(peer, reason, f" ({_describe(exc)})")
 
     async def _refuse_plain(self, sock: socket.socket, peer: str) -> None:
@@ -182,4 +185,7 @@ def _header(request: bytes, name: bytes) -> str:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLError):
         return exc.reason or str(exc)
+    if isinstance(exc, ConnectionError):
+        # What a client that rejects our certificate looks like from here under TLS 1.3.
+        return "the peer hung up during the handshake: does it trust our CA?"
     return str(exc) or type(exc).__name__

@@ -159,6 +159,9 @@ def test_https_port_refuses_plain_http_with_a_line_and_keeps_serving(
             reply = await plain(port, b"GET /json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert reply.startswith(b"HTTP/1.1 400 ") and b"use https://127.0.0.1/" in reply
             assert await plain(port, b"\x00garbage\r\n") == b""  # closed, no answer
+            # A client that does not trust our certificate aborts the handshake: said too.
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await asyncio.open_connection("127.0.0.1", port, ssl=ssl.create_default_context())
             async with aiohttp.ClientSession() as session:
                 url = f"https://127.0.0.1:{port}/json"
                 async with session.get(url, ssl=client_tls) as ok:
@@ -169,8 +172,9 @@ def test_https_port_refuses_plain_http_with_a_line_and_keeps_serving(
     with caplog.at_level(logging.WARNING, logger="minispark"):
         asyncio.run(run())
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
     assert lines[0].startswith("web port refused 127.0.0.1:")
     assert "plain HTTP on the HTTPS port ('GET /json HTTP/1.1')" in lines[0]
     assert "neither TLS nor HTTP" in lines[1]
+    assert "TLS handshake failed (" in lines[2]  # an alert or a hang-up, as timing has it
     assert all(r.exc_info is None for r in caplog.records)
