@@ -424,6 +424,12 @@ async def _start_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext) -> N
             with contextlib.suppress(OSError):
                 spare.send(answer)  # small, into an empty socket buffer: never blocks
         raise
+    except ConnectionError:
+        # asyncio clients close without an alert when they reject our certificate.
+        raise HandshakeError(
+            "the client closed the connection during the TLS handshake (if it rejected our "
+            "certificate, it says why: an untrusted CA or a name it did not dial)"
+        ) from None
     finally:
         spare.close()
 
