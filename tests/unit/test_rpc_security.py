@@ -358,3 +358,26 @@ def test_blocking_client_verifies_like_the_others(pki: Pki, tmp_path: Path) -> N
         server.close()
 
     _run(main)
+
+
+def test_the_https_context_follows_a_renewed_certificate(pki: Pki) -> None:
+    """The web port's server is not ours to refresh: its SNI callback does it."""
+    first = pki.issue("web")
+    security = _security(*tls_conf(first, pki.ca))
+    assert security.web_ssl is not None
+
+    async def main() -> None:
+        server = await asyncio.start_server(
+            lambda r, w: w.close(), "127.0.0.1", 0, ssl=security.web_ssl
+        )
+        port = server.sockets[0].getsockname()[1]
+        before = await asyncio.to_thread(_der, port)
+        renewed = pki.issue("web-renewed")
+        first.cert.write_bytes(renewed.cert.read_bytes())
+        first.key.write_bytes(renewed.key.read_bytes())
+        os.utime(first.cert, ns=(3, 3))
+        after = await asyncio.to_thread(_der, port)  # the first connection after the change
+        assert before != after == ssl.PEM_cert_to_DER_cert(renewed.cert.read_text())
+        server.close()
+
+    _run(main)
