@@ -27,6 +27,7 @@ from pathlib import Path
 from ..conf import Conf
 from ..daemon import ORPHAN_DIR_ENV, PARENT_PID_ENV
 from ..masterurl import LocalCluster
+from ..security import tls_enabled
 
 log = logging.getLogger("minispark.localcluster")
 
@@ -54,7 +55,8 @@ class LocalClusterProcesses:
         self.conf_pairs = [f"{k}={v}" for k, v in conf.items() if k.startswith(SHARED_PREFIXES)]
         # With TLS on, the web port speaks HTTPS; these are our own daemons on loopback, so
         # the readiness poll need not verify their certificate.
-        self.tls = Conf(conf).get_bool("minispark.ssl.enabled")
+        # (minispark.ssl.caFile alone turns TLS on, in the daemons as everywhere.)
+        self.tls = tls_enabled(Conf(conf))
         self.dir = Path(tempfile.mkdtemp(prefix="minispark-local-cluster-"))
         self.port = free_port()
         self.webui_port = free_port()
