@@ -18,6 +18,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from .. import rpc
+from ..appconf import DRIVER_CERT_KEY
 from ..conf import Conf
 from ..masterurl import parse_host_port
 from ..protocol import AppState, MasterChanged, MasterStatus, ToMaster, WorkerState
@@ -128,7 +129,7 @@ class Recovery:
         return [
             *restored,
             SetStatus(MasterStatus.RECOVERING),
-            *(Announce(host, port, announcement) for host, port in filter(None, addresses)),
+            *(Announce(*address, announcement, pin) for address, pin in filter(None, addresses)),
             CompleteAfter(timeout),
         ]
 
@@ -180,17 +181,26 @@ def _restored(record: Record, default_cores: int) -> AddWorker | AddApp | AddDri
     ))  # fmt: skip
 
 
-def _address_of(effect: AddWorker | AddApp | AddDriver) -> tuple[str, int] | None:
-    """Where to announce the new leader: workers and drivers of applications listen."""
+def _address_of(
+    effect: AddWorker | AddApp | AddDriver,
+) -> tuple[tuple[str, int], str | None] | None:
+    """Where to announce the new leader: workers and drivers of applications listen. A
+    driver's certificate is pinned by the fingerprint in its settings."""
     if isinstance(effect, AddWorker):
-        return effect.worker.host, effect.worker.port
+        return (effect.worker.host, effect.worker.port), None
     if isinstance(effect, AddApp):
-        return parse_host_port(effect.app.desc.driver_url)
+        return parse_host_port(effect.app.desc.driver_url), effect.app.desc.conf.get(
+            DRIVER_CERT_KEY
+        )
     return None
 
 
-async def announce(host: str, port: int, message: MasterChanged, security: Security) -> None:
+async def announce(
+    host: str, port: int, message: MasterChanged, security: Security, pin: str | None = None
+) -> None:
     """Tell one recovered worker or driver that we lead; it then re-registers with us."""
+    if pin and security.tls:
+        security = security.pinned(pin)
     try:
         conn = await rpc.connect(host, port, inbound=ToMaster, handler=lambda c, x: None,
                                  security=security, role="master", timeout=3.0)  # fmt: skip
