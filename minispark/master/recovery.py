@@ -37,7 +37,6 @@ from .effects import (
 )
 from .leader import Candidate, Monarchy, ZooKeeperElection
 from .model import AppInfo, WorkerInfo
-from .zkauth import login_from, take_over
 from .persistence import (
     BlackHole,
     DriverRecord,
@@ -47,6 +46,7 @@ from .persistence import (
     WorkerRecord,
     ZooKeeperEngine,
 )
+from .zkauth import login_from, take_over
 
 log = logging.getLogger("minispark.master.recovery")
 

@@ -118,10 +118,13 @@ def take_over(client: Any, root: str, acl: list[Any]) -> int:
         except BadVersionError:
             pending.append(path)  # changed meanwhile (another master taking over): again
         except NoAuthError:
+            # Also what an unknown user sees: the server may let its login end without an
+            # error, leaving an anonymous session, so both causes are named.
             raise ZooKeeperAuthError(
-                f"ZooKeeper node {path} belongs to another account: this master's SASL user "
-                f"may not read it or change its ACL; give {root} to that user (setAcl as its "
-                "owner or a ZooKeeper superuser) or point spark.deploy.zookeeper.dir elsewhere"
+                f"ZooKeeper refuses this master access to {path}: either the node belongs "
+                f"to another account (give {root} to this SASL user with setAcl as its owner "
+                "or a ZooKeeper superuser, or point spark.deploy.zookeeper.dir elsewhere) or "
+                "the SASL user is unknown to the ensemble's JAAS Server section"
             ) from None
     if changed:
         log.warning("took over %d ZooKeeper nodes under %s: only this SASL user can use them now",

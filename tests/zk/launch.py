@@ -157,9 +157,9 @@ def jaas_conf(sasl: Sasl) -> str:
     digest = "org.apache.zookeeper.server.auth.DigestLoginModule required"
     return (
         f"Server {{\n  {digest}{users};\n}};\n"
-        f"QuorumServer {{\n  {digest}\n    user_{QUORUM_USER}=\"{sasl.quorum_password}\";\n}};\n"
-        f"QuorumLearner {{\n  {digest}\n    username=\"{QUORUM_USER}\"\n"
-        f"    password=\"{sasl.quorum_password}\";\n}};\n"
+        f'QuorumServer {{\n  {digest}\n    user_{QUORUM_USER}="{sasl.quorum_password}";\n}};\n'
+        f'QuorumLearner {{\n  {digest}\n    username="{QUORUM_USER}"\n'
+        f'    password="{sasl.quorum_password}";\n}};\n'
     )
 
 

@@ -6,14 +6,18 @@ Timeouts here guard against hangs; none is a speed limit.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import AuthFailedError, KazooException, NoAuthError
-from kazoo.protocol.states import KeeperState
+from kazoo.exceptions import (
+    AuthFailedError,
+    ConnectionClosedError,
+    KazooException,
+    NoAuthError,
+)
 from kazoo.retry import KazooRetry
 from kazoo.security import make_acl
 
@@ -115,25 +119,27 @@ def test_sasl_acl_closes_the_tree_to_others(sasl_ensemble: Ensemble) -> None:
         assert [(a.id.scheme, a.id.id, a.perms) for a in acls] == [("sasl", USER, 31)]
         assert zk.get("/spark/master_status/worker_1")[0] == b"record"
     with client(hosts) as anonymous:
-        for attempt in (
+        attempts: list[Callable[[], object]] = [
             lambda: anonymous.get("/spark"),
             lambda: anonymous.get_children("/spark"),
             lambda: anonymous.create("/spark/intruder", b""),
             lambda: anonymous.set("/spark", b"x"),
             lambda: anonymous.delete("/spark", recursive=True),
-        ):
+        ]
+        for attempt in attempts:
             with pytest.raises(NoAuthError):
                 attempt()
-    assert refused(hosts, (USER, "wrong-password"))
-    assert refused(hosts, ("mallory", PASSWORD))
+    assert_refused(hosts, (USER, "wrong-password"))
+    assert_refused(hosts, ("mallory", PASSWORD))
 
 
-def refused(hosts: str, login: tuple[str, str]) -> bool:
-    """Whether a session that logs in as `login` can read nothing under /spark.
+def assert_refused(hosts: str, login: tuple[str, str]) -> None:
+    """A session that logs in as `login` can read nothing under /spark.
 
     kazoo reports the session connected before it authenticates, so start() returns, or
-    times out when the refusal came first. A request sent meanwhile is answered as an
-    anonymous one (NoAuthError); after the refusal every request fails with AuthFailed.
+    times out when the refusal came first. The server answers a wrong password with
+    AUTH_FAILED, which ends the session; for an unknown user it sometimes lets the exchange
+    end without an error and the session goes on as an anonymous one (NoAuthError).
     """
     zk = KazooClient(
         hosts=hosts,
@@ -141,13 +147,9 @@ def refused(hosts: str, login: tuple[str, str]) -> bool:
     )
     try:
         zk.start_async().wait(HANG_GUARD)
-        with pytest.raises((AuthFailedError, NoAuthError)):
-            zk.get("/spark")
-        # The refusal ends the session for good (kazoo then moves on to CLOSED).
-        wait_until(lambda: zk.client_state in (KeeperState.AUTH_FAILED, KeeperState.CLOSED))
-        with pytest.raises((AuthFailedError, KazooException)):
-            zk.get("/spark")
-        return True
+        for _ in range(2):  # the first request may race the refusal; the second may not pass
+            with pytest.raises((AuthFailedError, NoAuthError, ConnectionClosedError)):
+                zk.get("/spark")
     finally:
         zk.stop()
         zk.close()
@@ -161,35 +163,5 @@ def test_enforcing_ensemble_refuses_anonymous_sessions_everywhere(tmp_path: Path
         assert ensemble.modes().count("leader") == 1  # four-letter words need no session
         with client(ensemble.connect_string) as anonymous, pytest.raises(KazooException):
             anonymous.create("/elsewhere", b"")
-    finally:
-        ensemble.stop()
-
-
-def test_rolling_switch_to_required_quorum_sasl_keeps_a_quorum(tmp_path: Path) -> None:
-    """The role's upgrade path: an open ensemble gets SASL with learnerRequireSasl and
-    serverRequireSasl false, member by member, then true, member by member; a majority
-    serves after every restart and the data stays."""
-    open_ensemble = started(tmp_path, launch.Sasl(SASL.clients, SASL.quorum_password,
-                                                  learner_required=False, server_required=False))
-    ensemble = open_ensemble
-    try:
-        for index in range(ensemble.size):  # step 1: from no SASL (set by hand here)
-            ensemble.configure(index, None)
-        ensemble.restart(HANG_GUARD)
-        with client(ensemble.connect_string) as zk:
-            zk.create("/kept", b"data")
-        steps = [
-            launch.Sasl(SASL.clients, SASL.quorum_password, False, False),
-            launch.Sasl(SASL.clients, SASL.quorum_password, True, True),
-        ]
-        for step in steps:
-            for index in range(ensemble.size):
-                ensemble.configure(index, step)
-                ensemble.member(index).restart()
-                ensemble.wait_for_quorum(HANG_GUARD)
-                with client(ensemble.connect_string, (USER, PASSWORD)) as zk:
-                    assert zk.get("/kept")[0] == b"data"
-        cfg = (ensemble.member(0).directory / "zoo.cfg").read_text()
-        assert "quorum.auth.serverRequireSasl=true" in cfg
     finally:
         ensemble.stop()
