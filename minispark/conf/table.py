@@ -221,6 +221,19 @@ KNOWN: dict[str, Key] = _table(
         "znode root for leader election and persisted state",
     ),
     Key(
+        "spark.deploy.zookeeper.sasl.username",
+        None,
+        "str",
+        "SASL (DIGEST-MD5) user the masters log in to ZooKeeper as; set: their znodes get "
+        "ACL sasl:<user> only, and an open tree is taken over",
+    ),
+    Key(
+        "spark.deploy.zookeeper.sasl.passwordFile",
+        None,
+        "str",
+        "File whose first line is the ZooKeeper SASL password of that user",
+    ),
+    Key(
         "spark.deploy.recoveryDirectory",
         None,
         "str",

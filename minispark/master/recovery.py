@@ -47,6 +47,7 @@ from .persistence import (
     WorkerRecord,
     ZooKeeperEngine,
 )
+from .zkauth import login_from, take_over
 
 log = logging.getLogger("minispark.master.recovery")
 
@@ -61,6 +62,8 @@ class Recovery:
     def __init__(self, conf: Conf) -> None:
         self.mode = conf.get_choice("spark.deploy.recoveryMode")
         self.conf = conf
+        # Read now, so that a missing password file stops the master before it serves.
+        self.login = login_from(conf) if self.mode == "ZOOKEEPER" else None
         self.url = ""  # this master's identity in the election, known once it serves
         self.store = Store(BlackHole())
         self.agent: Monarchy | ZooKeeperElection | None = None
@@ -86,14 +89,20 @@ class Recovery:
         url = self.conf.require("spark.deploy.zookeeper.url")
         root = self.conf.get_str("spark.deploy.zookeeper.dir").rstrip("/")
         session = self.conf.get_duration_s("minispark.zookeeper.sessionTimeout")
+        login = self.login
         client = KazooClient(
             hosts=url,
             timeout=session,
             connection_retry=KazooRetry(max_tries=-1, delay=0.2, max_delay=2.0),
             command_retry=KazooRetry(max_tries=3, delay=0.1, max_delay=1.0),
+            **(login.client_options() if login else {}),
         )
 
         def connected() -> None:
+            if login is not None:
+                # Before the election and the first write: an open tree left by a master
+                # without SASL becomes ours, records and all.
+                take_over(client, root, client.default_acl)
             self.store.engine = ZooKeeperEngine(client, root)
             log.info("connected to ZooKeeper at %s; waiting in the election", url)
 
@@ -103,6 +112,7 @@ class Recovery:
             root=root,
             identifier=self.url,
             on_connected=connected,
+            refusal=login.refusal(url) if login else None,
         )
 
     def stop(self) -> None:
