@@ -1,8 +1,9 @@
 """Certificates for tests, made with cryptography: a cluster CA and what goes wrong with one.
 
-``Pki(root)`` writes a CA and issues host certificates into ``root``; ``Pki(root, "other")``
-is a second, unrelated CA. Host certificates name 127.0.0.1 and localhost unless told
-otherwise, so clients on loopback verify them with host name checks on.
+``Pki(root)`` writes a CA to ``root/ca.pem`` (where the ops tools look for it in a
+credentials dir) and issues host certificates into ``root``; ``Pki(root, "other")`` is a
+second, unrelated CA in ``root/other.pem``. Host certificates name 127.0.0.1 and localhost
+unless told otherwise, so clients on loopback verify them with host name checks on.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class HostCert:
     cert: Path
     key: Path
     ca: Path  # the CA certificate that signed ``cert``
+    not_after: datetime.datetime  # as written in ``cert``: whole seconds, UTC
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -60,19 +62,22 @@ class Pki:
             .public_key(self._key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - DAY)
-            .not_valid_after(now + 30 * DAY)
+            # Outlives any host certificate a test asks for, so only the host's can expire.
+            .not_valid_after(now + 3650 * DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(self._key, hashes.SHA256())
         )
         self.ca = root / f"{name}.pem"
         self.ca.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(
-        self, label: str, names: tuple[str, ...] = LOOPBACK, *, expired: bool = False
-    ) -> HostCert:
+    def issue(self, label: str, names: tuple[str, ...] = LOOPBACK, *, days: float = 30) -> HostCert:
+        """A certificate for ``names`` (the first is also its common name) valid for ``days``
+        from now; negative ``days`` make one that expired that long ago."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)
-        start, end = (now - 10 * DAY, now - DAY) if expired else (now - DAY, now + 30 * DAY)
+        # Certificates carry whole seconds; not_after is what a reader of the file will see.
+        end = (now + days * DAY).replace(microsecond=0)
+        start = min(now, end) - 30 * DAY
         cert = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
@@ -85,7 +90,10 @@ class Pki:
             .sign(self._key, hashes.SHA256())
         )
         paths = HostCert(
-            self.root / f"{self.name}-{label}.pem", self.root / f"{self.name}-{label}.key", self.ca
+            self.root / f"{self.name}-{label}.pem",
+            self.root / f"{self.name}-{label}.key",
+            self.ca,
+            end,
         )
         paths.key.write_bytes(_pem_key(key))
         paths.key.chmod(0o600)

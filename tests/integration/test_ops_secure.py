@@ -20,7 +20,7 @@ import pytest
 from minispark.ops import certs
 from minispark.ops.probes import ProbeError, master_ready
 from minispark.ops.tls import Tls
-from tests.unit.opscerts import Authority
+from tests.certs import Pki
 
 from .harness import GUARD_S, Cluster, wait_for
 
@@ -38,15 +38,15 @@ class Site:
     worker_web: str
 
 
-def _tls_conf(ca: Authority, directory: Path, name: str, days: int) -> list[str]:
-    cert, key, _ = ca.issue(directory, name, days=days)
+def _tls_conf(ca: Pki, name: str, days: int) -> list[str]:
+    host = ca.issue(name, days=days)
     return [
         "spark.authenticate=true",
         f"spark.authenticate.secret={SECRET}",
         "minispark.ssl.enabled=true",
-        f"minispark.ssl.certFile={cert}",
-        f"minispark.ssl.keyFile={key}",
-        f"minispark.ssl.caFile={ca.ca_file}",
+        f"minispark.ssl.certFile={host.cert}",
+        f"minispark.ssl.keyFile={host.key}",
+        f"minispark.ssl.caFile={ca.ca}",
     ]
 
 
@@ -56,12 +56,12 @@ def site(cluster: Cluster, tmp_path: Path) -> Site:
     inventory and credentials dir that site.yml would leave on the controller."""
     inventory_dir = tmp_path / "inventory"
     credentials = inventory_dir / "credentials"
-    ca = Authority.make(credentials)
+    ca = Pki(credentials)
     # Mid-rotation layout: the first line is presented, the second only accepted.
     (credentials / "minispark.secret").write_text(f"{SECRET}\nthe-old-secret\n")
-    master = cluster.master(*_tls_conf(ca, tmp_path, "m1", days=10), wait=False)
+    master = cluster.master(*_tls_conf(ca, "m1", days=10), wait=False)
     master_web = f"127.0.0.1:{master.webui_port}"
-    tls = Tls.load(str(ca.ca_file))
+    tls = Tls.load(str(ca.ca))
 
     def leads() -> bool | None:
         try:
@@ -70,9 +70,7 @@ def site(cluster: Cluster, tmp_path: Path) -> Site:
             return None
 
     wait_for(leads, "the TLS master to lead")
-    worker = cluster.worker(
-        f"minispark://127.0.0.1:{master.port}", *_tls_conf(ca, tmp_path, "w1", days=400)
-    )
+    worker = cluster.worker(f"minispark://127.0.0.1:{master.port}", *_tls_conf(ca, "w1", days=400))
     worker_web = f"127.0.0.1:{worker.webui_port}"
     wait_for(lambda: certs.expiry("worker", worker_web).expires, "the worker's HTTPS port")
     inventory = inventory_dir / "hosts.yml"
@@ -122,7 +120,7 @@ def test_fab_status_finds_the_credentials_and_shows_certificate_expiry(site: Sit
 
 
 def test_a_ca_that_did_not_sign_them_is_named(site: Site, tmp_path: Path) -> None:
-    rogue = Authority.make(tmp_path / "rogue", "rogue CA").ca_file
+    rogue = Pki(tmp_path / "rogue", "rogue").ca
     done = fab_status(site, MINISPARK_CA_FILE=str(rogue))
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stdout.splitlines() if x.startswith("m1 "))

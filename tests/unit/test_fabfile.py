@@ -15,7 +15,7 @@ import pytest
 from minispark.driver.localcluster import free_port
 from minispark.ops import commands
 from minispark.ops.commands import RollRequest
-from tests.unit.opscerts import Authority
+from tests.certs import Pki
 
 pytest.importorskip("fabric")
 
@@ -68,7 +68,7 @@ def dead_inventory(tmp_path: Path) -> Path:
         f"minispark_worker_webui_port: {free_port()}}}}}\n"
     )
     # The credentials site.yml leaves beside the inventory (secure by default).
-    Authority.make(tmp_path / "credentials")
+    Pki(tmp_path / "credentials")
     (tmp_path / "credentials" / "minispark.secret").write_text("s3cret\n")
     return path
 

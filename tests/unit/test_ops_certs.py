@@ -18,7 +18,8 @@ from minispark.ops.__main__ import main
 from minispark.ops.certs import Expiry, days_left, not_after
 from minispark.ops.probes import ProbeError, master_state, web_call
 from minispark.ops.tls import Tls
-from tests.unit.opscerts import Authority, address, https_server
+from tests.certs import Pki
+from tests.unit.httpsserver import address, https_server
 
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
 
@@ -55,10 +56,9 @@ def test_the_warning_starts_under_thirty_days() -> None:
 
 
 def test_not_after_reads_the_der(tmp_path: Path) -> None:
-    ca = Authority.make(tmp_path)
-    cert_file, _, expires = ca.issue(tmp_path, "m1", days=10)
-    der = ssl.PEM_cert_to_DER_cert(cert_file.read_text())
-    assert not_after(der) == expires
+    host = Pki(tmp_path).issue("m1", days=10)
+    der = ssl.PEM_cert_to_DER_cert(host.cert.read_text())
+    assert not_after(der) == host.not_after
     with pytest.raises(ValueError):
         not_after(b"\x30\x03\x02\x01")
     with pytest.raises(ValueError):
@@ -69,16 +69,16 @@ def test_not_after_reads_the_der(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def ca(tmp_path: Path) -> Authority:
-    return Authority.make(tmp_path / "ca")
+def ca(tmp_path: Path) -> Pki:
+    return Pki(tmp_path / "ca")
 
 
 @pytest.mark.parametrize("days", [400, 10, -2])
-def test_the_served_certificates_expiry_is_read(ca: Authority, tmp_path: Path, days: int) -> None:
-    cert, key, expires = ca.issue(tmp_path, "m1", days=days)
-    with https_server(cert, key, {"s"}) as server:
+def test_the_served_certificates_expiry_is_read(ca: Pki, tmp_path: Path, days: int) -> None:
+    host = ca.issue("m1", days=days)
+    with https_server(host.cert, host.key, {"s"}) as server:
         found = certs.expiry("master m1", address(server))
-    assert found.expires == expires and found.reason == ""
+    assert found.expires == host.not_after and found.reason == ""
     now = dt.datetime.now(dt.UTC)
     assert found.expired(now) == (days < 0)
     warning = found.warning(now)
@@ -95,10 +95,10 @@ def test_a_port_without_tls_gives_a_reason_not_a_date() -> None:
     assert found.expires is None and "cannot connect" in found.reason
 
 
-def test_https_probes_verify_and_send_the_secret(ca: Authority, tmp_path: Path) -> None:
-    cert, key, _ = ca.issue(tmp_path, "m1", days=400)
-    tls = Tls.load(str(ca.ca_file))
-    with https_server(cert, key, {"s3cret"}) as server:
+def test_https_probes_verify_and_send_the_secret(ca: Pki, tmp_path: Path) -> None:
+    host = ca.issue("m1", days=400)
+    tls = Tls.load(str(ca.ca))
+    with https_server(host.cert, host.key, {"s3cret"}) as server:
         assert master_state(address(server), secret="s3cret", tls=tls)["status"] == "ALIVE"
         refused = r"GET /json refused the secret sent \(HTTP 401\): give the cluster's current"
         with pytest.raises(ProbeError, match=refused):
@@ -117,18 +117,16 @@ def test_https_probes_verify_and_send_the_secret(ca: Authority, tmp_path: Path) 
     ],
 )
 def test_an_untrusted_certificate_names_the_ca_file(
-    ca: Authority, tmp_path: Path, kind: str, reason: str
+    ca: Pki, tmp_path: Path, kind: str, reason: str
 ) -> None:
     if kind == "expired":
-        cert, key, _ = ca.issue(tmp_path, "m1", days=-1)
+        host = ca.issue("m1", days=-1)
     elif kind == "other CA":
-        cert, key, _ = Authority.make(tmp_path / "rogue", "rogue CA").issue(
-            tmp_path, "m1", days=400
-        )
+        host = Pki(tmp_path / "rogue", "rogue").issue("m1", days=400)
     else:
-        cert, key, _ = ca.issue(tmp_path, "m1", days=400, ip="10.9.9.9")
-    tls = Tls.load(str(ca.ca_file))
-    with https_server(cert, key, {"s"}) as server:
+        host = ca.issue("m1", ("m1", "10.9.9.9"), days=400)
+    tls = Tls.load(str(ca.ca))
+    with https_server(host.cert, host.key, {"s"}) as server:
         with pytest.raises(ProbeError) as caught:
             master_state(address(server), secret="s", tls=tls)
         # The state probe reports it, not raises it.
@@ -136,27 +134,30 @@ def test_an_untrusted_certificate_names_the_ca_file(
     message = str(caught.value)
     assert "\n" not in message
     assert f"master {address(server)}: TLS certificate refused" in message
-    assert reason in message and f"issued by the CA in {ca.ca_file}" in message
+    assert reason in message and f"issued by the CA in {ca.ca}" in message
 
 
-def test_plain_http_to_an_https_port_and_back(ca: Authority, tmp_path: Path) -> None:
-    cert, key, _ = ca.issue(tmp_path, "m1", days=400)
-    with https_server(cert, key, {"s"}) as server:
+def test_plain_http_to_an_https_port_and_back(ca: Pki, tmp_path: Path) -> None:
+    host = ca.issue("m1", days=400)
+    with https_server(host.cert, host.key, {"s"}) as server:
         with pytest.raises(ProbeError, match=r"broken HTTP answer.*does it serve HTTPS"):
             master_state(address(server), secret="s")
         # The server still serves a well-behaved client after that.
-        assert master_state(address(server), secret="s", tls=Tls.load(str(ca.ca_file)))
+        assert master_state(address(server), secret="s", tls=Tls.load(str(ca.ca)))
 
 
 def test_the_cli_takes_the_ca_and_reports_expiry(
-    ca: Authority, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ca: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    good, good_key, _ = ca.issue(tmp_path, "m1", days=400)
-    soon, soon_key, _ = ca.issue(tmp_path, "w1", days=10)
+    good = ca.issue("m1", days=400)
+    soon = ca.issue("w1", days=10)
     secret = tmp_path / "secret"
     secret.write_text("s3cret\nold\n")
-    with https_server(good, good_key, {"s3cret"}) as m1, https_server(soon, soon_key, set()) as w1:
-        argv = ["--ca-file", str(ca.ca_file), "--secret-file", str(secret)]
+    with (
+        https_server(good.cert, good.key, {"s3cret"}) as m1,
+        https_server(soon.cert, soon.key, set()) as w1,
+    ):
+        argv = ["--ca-file", str(ca.ca), "--secret-file", str(secret)]
         assert main([*argv, "master-state", address(m1)]) == 0
         assert '"status": "ALIVE"' in capsys.readouterr().out
         assert main(["certs", f"{address(m1)},{address(w1)}"]) == 0
@@ -175,14 +176,14 @@ def test_the_cli_names_a_missing_ca_in_one_line(
     assert err.count("\n") == 1 and f"CA certificate {tmp_path / 'nope.pem'} does not" in err
 
 
-def test_https_to_a_plain_http_port_says_tls_is_off_there(ca: Authority) -> None:
+def test_https_to_a_plain_http_port_says_tls_is_off_there(ca: Pki) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         where = f"127.0.0.1:{server.server_address[1]}"
         with pytest.raises(ProbeError) as caught:
-            master_state(where, tls=Tls.load(str(ca.ca_file)))
+            master_state(where, tls=Tls.load(str(ca.ca)))
         found = certs.expiry("master m1", where)
     finally:
         server.shutdown()

@@ -12,7 +12,7 @@ from minispark.ops import credentials
 from minispark.ops.credentials import find, first_secret, inventory_dir
 from minispark.ops.errors import UsageError
 from minispark.ops.inventory import Inventory, parse
-from tests.unit.opscerts import Authority
+from tests.certs import Pki
 
 
 def inventory(source: Path | str, **master_vars: Any) -> Inventory:
@@ -31,7 +31,7 @@ def site(tmp_path: Path) -> Path:
     hosts = tmp_path / "hosts.yml"
     hosts.write_text("all: {}\n")
     creds = tmp_path / "credentials"
-    Authority.make(creds)
+    Pki(creds)
     (creds / "minispark.secret").write_text("new-secret\nold-secret\n")
     return hosts
 
@@ -102,7 +102,7 @@ def test_a_missing_or_bad_ca_is_named(site: Path, tmp_path: Path) -> None:
     ca.write_text("not a certificate\n")
     with pytest.raises(UsageError, match=f"CA certificate {ca} is not a PEM certificate"):
         find(inventory(site), env={})
-    other = Authority.make(tmp_path / "other").ca_file
+    other = Pki(tmp_path / "other").ca
     assert find(inventory(site), env={credentials.CA_ENV: str(other)}).tls is not None
 
 

@@ -152,8 +152,8 @@ def pki(tmp_path: Path) -> Pki:
 
 
 def _daemon(pki: Pki, label: str = "node", names: tuple[str, ...] = ("127.0.0.1", "localhost"),
-            expired: bool = False) -> rpc.Security:  # fmt: skip
-    return _security(*tls_conf(pki.issue(label, names, expired=expired), pki.ca))
+            days: float = 30) -> rpc.Security:  # fmt: skip
+    return _security(*tls_conf(pki.issue(label, names, days=days), pki.ca))
 
 
 def test_tls_client_with_only_the_ca_verifies_name_and_talks(pki: Pki) -> None:
@@ -200,7 +200,7 @@ def test_tls_refusals_name_the_fix_and_the_server_keeps_serving(  # noqa: PLR091
 ) -> None:  # fmt: skip
     other = Pki(tmp_path / "other", "other")
     server_security = {
-        "expired": lambda: _daemon(pki, "old", expired=True),
+        "expired": lambda: _daemon(pki, "old", days=-1),
         "wrong name": lambda: _daemon(pki, "db", ("db.example",)),
     }.get(case, lambda: _daemon(pki))()
     client = {
@@ -238,7 +238,7 @@ def test_a_client_certificate_that_does_not_verify_is_refused(
     pki: Pki, tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str, logged: str
 ) -> None:
     if case == "expired":
-        intruder = pki.issue("stale", expired=True)
+        intruder = pki.issue("stale", days=-1)
     else:
         intruder = Pki(tmp_path / "other", "other").issue("intruder")
 
