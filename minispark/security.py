@@ -73,4 +73,3 @@ def security_from_conf(conf: Conf) -> Security:
     if web is not None:
         web.sni_callback = files.sni_refresh
     return Security(keyring=keyring, server_ssl=server, client_ssl=client, web_ssl=web, files=files)
-
