@@ -108,6 +108,12 @@ def read(path: str) -> bytes | None:
         return None
 
 
+def must_exist(path: str | None, what: str) -> None:
+    """An operator's file that is not there: say which variable names it."""
+    if path and not os.path.isfile(path):
+        raise PkiError(f"{what} is {path}, which does not exist on the controller")
+
+
 def load_cert(path: str) -> Any:
     data = read(path)
     if data is None:
@@ -165,6 +171,10 @@ def cert_sans(cert: Any) -> tuple[set[str], set[str]]:
     return dns, ips
 
 
+def sha256(cert: Any) -> str:
+    return str(cert.fingerprint(hashes.SHA256()).hex())
+
+
 def days_left(cert: Any) -> int:
     return int((cert.not_valid_after_utc - now()) / DAY)
 
@@ -190,7 +200,7 @@ def new_ca(name: str, days: int) -> tuple[Any, Any]:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(start + days * DAY)
+        .not_valid_after(now() + days * DAY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -218,7 +228,7 @@ def issue(ca: Any, ca_key: Any, name: str, sans: list[str], days: int) -> tuple[
     names: list[x509.GeneralName] = [x509.DNSName(d) for d in sorted(dns)]
     names += [x509.IPAddress(ipaddress.ip_address(i)) for i in sorted(ips)]
     start = now() - DAY
-    not_after = min(start + days * DAY, ca.not_valid_after_utc)
+    not_after = min(now() + days * DAY, ca.not_valid_after_utc)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
@@ -283,6 +293,8 @@ class Pki:
 
     def ca(self) -> tuple[Any, Any]:
         """The CA certificate and its key (None when only the operator's certificate is given)."""
+        for var in ("ca_cert", "ca_key"):
+            must_exist(self.p[var], f"minispark_tls_{var}")
         if self.p["ca_cert"]:
             cert = load_cert(self.p["ca_cert"])
             if cert is None:
@@ -336,6 +348,7 @@ class Pki:
                 "action": "kept",
                 "reason": "",
                 "not_after": cert.not_valid_after_utc.isoformat(),
+                "sha256": sha256(cert),
                 "days_left": days_left(cert),
             }
         if ca_key is None:
@@ -354,6 +367,7 @@ class Pki:
             "action": "issued",
             "reason": reason,
             "not_after": cert.not_valid_after_utc.isoformat(),
+            "sha256": sha256(cert),
             "days_left": days_left(cert),
         }
 
@@ -380,6 +394,8 @@ class Pki:
     def given(self, ca: Any, entry: dict[str, Any]) -> dict[str, Any]:
         """The operator's certificate for a host: checked, never changed."""
         name = entry["name"]
+        must_exist(entry["cert"], f"{name}: minispark_tls_cert")
+        must_exist(entry["key"], f"{name}: minispark_tls_key")
         cert = load_cert(entry["cert"])
         if cert is None:
             raise PkiError(f"{name}: minispark_tls_cert {entry['cert']} is not a PEM certificate")
@@ -399,6 +415,7 @@ class Pki:
             "action": "given",
             "reason": "",
             "not_after": cert.not_valid_after_utc.isoformat(),
+            "sha256": sha256(cert),
             "days_left": days_left(cert),
         }
 
@@ -408,7 +425,7 @@ class Pki:
         if any(not h["cert"] for h in self.p["hosts"]):
             self.ensure_dir(os.path.join(self.dir, "hosts"))
         hosts = {h["name"]: self.host(ca, ca_key, h) for h in self.p["hosts"]}
-        fingerprint = ca.fingerprint(hashes.SHA256()).hex()
+        fingerprint = sha256(ca)
         return {
             "changed": self.changed,
             "ca": {
