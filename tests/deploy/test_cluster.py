@@ -8,9 +8,12 @@ nothing. The tests run in this order and build on each other (one lab per module
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,8 @@ import pytest
 from minispark.deploy import wheelhouse
 from minispark.ops import probes
 from minispark.ops.gate import wait_until
-from tests.deploy.ansible import REPO, Run, playbook
+from tests.deploy import security
+from tests.deploy.ansible import REPO, Run, playbook, run_module
 from tests.deploy.conftest import TIMINGS
 from tests.lab.lab import Lab
 
@@ -143,6 +147,261 @@ def test_example_job_runs_on_the_deployed_cluster(deployed: Lab) -> None:
     match = re.search(r"Pi is roughly (\d\.\d+)", output)
     assert match is not None, output
     assert abs(float(match.group(1)) - 3.14159) < 0.05
+
+
+# ---- secure by default: the sample inventory's security settings, untouched ----------------
+
+ROTATION_JOB = """
+import os, sys, time
+from minispark import SparkConf, SparkContext
+
+stop = sys.argv[1]
+conf = SparkConf().setAppName("rotation").set("spark.ui.showConsoleProgress", "false")
+with SparkContext(conf=conf) as sc:
+    rounds = total = 0
+    started = time.monotonic()
+    while not os.path.exists(stop) and time.monotonic() - started < 1200:
+        # A shuffle each round: executors fetch from workers over new, authenticated links.
+        r = rounds
+        pairs = sc.parallelize(range(200), 8).map(lambda x, r=r: (x % 10, x + r))
+        total += sum(v for _, v in pairs.reduceByKey(lambda a, b: a + b).collect())
+        rounds += 1
+        print(f"ROUND {rounds} {total}", flush=True)
+print(f"DONE {rounds} {total}", flush=True)
+"""
+
+
+def _master_url(lab: Lab) -> str:
+    return "minispark://" + ",".join(f"{lab.host(h).address}:7077" for h in MASTERS)
+
+
+def _leader_web(lab: Lab) -> str:
+    web = probes.leader(_web(lab, MASTERS))
+    assert web is not None
+    return web
+
+
+def test_auth_and_tls_are_on_on_every_host(deployed: Lab) -> None:
+    creds = security.credentials(deployed)
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o700
+    for name in ("minispark.secret", "ca.key", "zookeeper.secret", "zookeeper-quorum.secret"):
+        assert stat.S_IMODE((creds / name).stat().st_mode) == 0o600, name
+    for host in MASTERS + WORKERS:
+        conf = deployed.ssh(host, "cat /etc/minispark/minispark-defaults.conf").stdout
+        for line in (
+            "spark.authenticate true",
+            "spark.authenticate.secret.file /etc/minispark/secret",
+            "minispark.ssl.enabled true",
+            "minispark.ssl.certFile /etc/minispark/tls/host.pem",
+            "minispark.ssl.keyFile /etc/minispark/tls/host.key",
+            "minispark.ssl.caFile /etc/minispark/tls/ca.pem",
+        ):
+            assert line in conf.splitlines(), (host, line, conf)
+        assert ("spark.deploy.zookeeper.sasl.username minispark" in conf) == (host in MASTERS)
+        modes = deployed.ssh(
+            host, "stat -c '%n %a %U' /etc/minispark/secret /etc/minispark/tls/host.key"
+        ).stdout.split("\n")
+        assert all(m.endswith(" 600 minispark") for m in modes if m), (host, modes)
+        # The host's copy of the secret is the controller's.
+        on_host = deployed.ssh(host, "cat /etc/minispark/secret").stdout.strip()
+        assert on_host == security.secret_of(creds / "minispark.secret"), host
+
+
+def test_every_daemon_serves_its_ca_signed_certificate_with_its_names(deployed: Lab) -> None:
+    ctx = security.context(security.credentials(deployed) / "ca.pem")
+    for host in MASTERS + WORKERS:
+        port = 8080 if host in MASTERS else 8081
+        # Verified against the CA and the address dialled (an IP SAN).
+        status, _ = security.https(f"{deployed.host(host).address}:{port}", "/healthz", ctx)
+        assert status == 200, host
+
+
+def test_unauthenticated_access_is_refused(deployed: Lab) -> None:
+    creds = security.credentials(deployed)
+    ctx = security.context(creds / "ca.pem")
+    leader = _leader_web(deployed)
+    request = {
+        "action": "CreateSubmissionRequest",
+        "appResource": "job.py",
+        "clientSparkVersion": "3.5.0",
+        "mainClass": "org.apache.spark.deploy.PythonRunner",
+        "sparkProperties": {"spark.app.name": "intruder", "spark.master": _master_url(deployed)},
+        "environmentVariables": {},
+        "appArgs": [],
+        "files": {"job.py": "cHJpbnQoMSkK"},
+    }
+    create = "/v1/submissions/create"
+    status, _ = security.https(leader, create, ctx, method="POST", body=request)
+    assert status == 401
+    status, _ = security.https(leader, create, ctx, method="POST", body=request, secret="wrong")
+    assert status == 401
+    status, _ = security.https(leader, "/json", ctx, secret="wrong")
+    assert status == 401
+    status, body = security.https(
+        leader, "/json", ctx, secret=security.secret_of(creds / "minispark.secret")
+    )
+    assert status == 200 and json.loads(body)["status"] == "ALIVE"
+    # Plain HTTP on the HTTPS port gets no page; the master serves on.
+    plain = security.plain_http(leader, "/json")
+    assert not plain.startswith("HTTP 200"), plain
+    assert security.https(leader, "/healthz", ctx)[0] == 200
+
+
+def test_a_client_certificate_from_another_ca_is_refused(deployed: Lab, tmp_path: Path) -> None:
+    stranger = tmp_path / "stranger"
+    made = run_module(
+        "minispark_pki",
+        {"dir": str(stranger), "hosts": [{"name": "intruder", "sans": ["intruder"]}]},
+        tmp_path,
+    )
+    assert made["changed"] is True
+    client = (stranger / "hosts" / "intruder.pem", stranger / "hosts" / "intruder.key")
+    ca = security.credentials(deployed) / "ca.pem"
+    leader = _leader_web(deployed)
+    host = leader.rpartition(":")[0]
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    for address in (leader, f"{host}:7077"):
+        refused = security.tls_exchange(address, security.context(ca, client), request)
+        assert refused.startswith("refused"), (address, refused)
+    # Without a client certificate the same request is answered: the foreign one was refused.
+    answered = security.tls_exchange(leader, security.context(ca), request)
+    assert answered.startswith("answered: b'HTTP/1.1 200"), answered
+
+
+def test_zookeeper_refuses_an_anonymous_read_of_the_masters_tree(deployed: Lab) -> None:
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NoAuthError
+
+    hosts = ",".join(_zookeepers(deployed))
+    anonymous = KazooClient(hosts=hosts, timeout=10)
+    anonymous.start(timeout=30)
+    try:
+        with pytest.raises(NoAuthError):
+            anonymous.get_children("/spark")
+        with pytest.raises(NoAuthError):
+            anonymous.get("/spark")
+    finally:
+        anonymous.stop()
+        anonymous.close()
+    password = (security.credentials(deployed) / "zookeeper.secret").read_text().strip()
+    sasl = {"mechanism": "DIGEST-MD5", "username": "minispark", "password": password}
+    masters = KazooClient(hosts=hosts, timeout=10, sasl_options=sasl)
+    masters.start(timeout=30)
+    try:
+        assert masters.get_children("/spark"), "the masters' tree is empty"
+    finally:
+        masters.stop()
+        masters.close()
+
+
+def test_a_driver_needs_only_the_secret_and_the_ca(deployed: Lab, tmp_path: Path) -> None:
+    creds = security.credentials(deployed)
+    pi = REPO / "examples" / "pi.py"
+    url = _master_url(deployed)
+    done = security.submit(
+        url,
+        pi,
+        "4",
+        secret_file=creds / "minispark.secret",
+        ca_file=creds / "ca.pem",
+        workdir=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    match = re.search(r"Pi is roughly (\d\.\d+)", done.stdout)
+    assert match is not None and abs(float(match.group(1)) - 3.14159) < 0.05, done.stdout
+    # Forgetting a file: one line that names it.
+    without_secret = security.submit(
+        url, pi, "4", secret_file=None, ca_file=creds / "ca.pem", workdir=tmp_path
+    )
+    assert without_secret.returncode != 0
+    assert "spark.authenticate.secret.file" in without_secret.stderr, without_secret.stderr
+    assert "Traceback" not in without_secret.stderr, without_secret.stderr
+    without_ca = security.submit(
+        url, pi, "4", secret_file=creds / "minispark.secret", ca_file=None, workdir=tmp_path
+    )
+    assert without_ca.returncode != 0
+    assert "minispark.ssl.caFile" in without_ca.stderr, without_ca.stderr
+
+
+def _rounds(output: Path) -> list[tuple[int, int]]:
+    text = output.read_text() if output.exists() else ""
+    return [(int(r), int(t)) for r, t in re.findall(r"^ROUND (\d+) (\d+)$", text, re.M)]
+
+
+def test_rotation_during_a_job_keeps_it_right_and_retires_the_old_secret(
+    deployed: Lab, tmp_path: Path, deploy_args: tuple[str, ...]
+) -> None:
+    creds = security.credentials(deployed)
+    ctx = security.context(creds / "ca.pem")
+    old = security.secret_of(creds / "minispark.secret")
+    old_file = tmp_path / "old.secret"
+    old_file.write_text(old + "\n")
+    webs = _web(deployed, MASTERS) + [f"{deployed.host(w).address}:8081" for w in WORKERS]
+    served_before = {web: security.served_sha256(web) for web in webs}
+    program, stop, output = tmp_path / "rotation.py", tmp_path / "stop", tmp_path / "job.out"
+    program.write_text(ROTATION_JOB)
+    command = security.submit_command(
+        _master_url(deployed),
+        program,
+        str(stop),
+        secret_file=creds / "minispark.secret",
+        ca_file=creds / "ca.pem",
+    )
+    with output.open("w") as out:
+        job = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=security.driver_env(tmp_path / "conf"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        started = wait_until(
+            lambda: (len(_rounds(output)) >= 3, output.read_text()[-500:]),
+            consecutive=1,
+            interval=1.0,
+            timeout=300,
+        )
+        assert started.passed, started.reason
+        run = playbook("rotate_credentials.yml", deployed.inventory, *deploy_args)
+        _assert_ok(run)
+        TIMINGS.append(f"rotate_credentials.yml during a job: {run.seconds:.0f}s")
+        during = len(_rounds(output))
+        stop.touch()
+        assert job.wait(timeout=600) == 0, output.read_text()[-3000:]
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
+    rounds = _rounds(output)
+    # Every round's sum is exact: 200 values, each plus its round number.
+    expected = sum(sum(range(200)) + 200 * r for r in range(len(rounds)))
+    assert re.search(rf"^DONE {len(rounds)} {expected}$", output.read_text(), re.M), rounds[-3:]
+    assert len(rounds) > during >= 3
+    new = security.secret_of(creds / "minispark.secret")
+    assert new != old and (creds / "minispark.secret").read_text() == new + "\n"
+    for host in MASTERS + WORKERS:
+        assert deployed.ssh(host, "cat /etc/minispark/secret").stdout == new + "\n", host
+    # The old secret is refused, on the web ports and over RPC; the new one works.
+    leader = _leader_web(deployed)
+    assert security.https(leader, "/json", ctx, secret=old)[0] == 401
+    assert security.https(leader, "/json", ctx, secret=new)[0] == 200
+    refused = security.submit(
+        _master_url(deployed),
+        REPO / "examples" / "pi.py",
+        "2",
+        secret_file=old_file,
+        ca_file=creds / "ca.pem",
+        workdir=tmp_path,
+    )
+    assert refused.returncode != 0, refused.stdout
+    # Every daemon serves its new certificate, still from the cluster CA.
+    for web in webs:
+        assert security.served_sha256(web) != served_before[web], web
+        assert security.https(web, "/healthz", ctx)[0] == 200, web
+    again = _site(deployed, tmp_path, deploy_args)
+    _assert_ok(again)
+    assert set(again.changed.values()) == {0}, again.changed
 
 
 def test_standby_takes_over_when_the_leader_host_dies(deployed: Lab) -> None:

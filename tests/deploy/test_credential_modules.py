@@ -11,34 +11,13 @@ import json
 import socket
 import ssl
 import stat
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 
-from tests.deploy.ansible import REPO
-
-LIBRARY = REPO / "roles" / "minispark" / "library"
-PREFLIGHT_LIBRARY = REPO / "roles" / "preflight" / "library"
-
-
-def run_module(name: str, args: dict[str, Any], tmp_path: Path, check: bool = False) -> Any:
-    """One module run; the parsed answer (failed ones too, with their msg)."""
-    library = PREFLIGHT_LIBRARY if name == "minispark_warning" else LIBRARY
-    args_file = tmp_path / f"args-{name}.json"
-    args_file.write_text(
-        json.dumps({"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check}})
-    )
-    done = subprocess.run(
-        [sys.executable, str(library / f"{name}.py"), str(args_file)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return json.loads(done.stdout)
+from tests.deploy.ansible import run_module
 
 
 def pki(tmp_path: Path, directory: Path, hosts: list[dict[str, Any]], **extra: Any) -> Any:
