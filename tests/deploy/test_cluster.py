@@ -323,6 +323,14 @@ def test_a_driver_needs_only_the_secret_and_the_ca(deployed: Lab, tmp_path: Path
     assert "minispark.ssl.caFile" in without_ca.stderr, without_ca.stderr
 
 
+def _daemon_pids(lab: Lab) -> dict[str, str]:
+    return {
+        f"{host}/{unit}": _main_pid(lab, host, unit)
+        for host in MASTERS + WORKERS
+        for unit in UNITS[host[0]]
+    }
+
+
 def _rounds(output: Path) -> list[tuple[int, int]]:
     text = output.read_text() if output.exists() else ""
     return [(int(r), int(t)) for r, t in re.findall(r"^ROUND (\d+) (\d+)$", text, re.M)]
@@ -338,6 +346,7 @@ def test_rotation_during_a_job_keeps_it_right_and_retires_the_old_secret(
     old_file.write_text(old + "\n")
     webs = _web(deployed, MASTERS) + [f"{deployed.host(w).address}:8081" for w in WORKERS]
     served_before = {web: security.served_sha256(web) for web in webs}
+    pids_before = _daemon_pids(deployed)
     program, stop, output = tmp_path / "rotation.py", tmp_path / "stop", tmp_path / "job.out"
     program.write_text(ROTATION_JOB)
     command = security.submit_command(
@@ -367,6 +376,8 @@ def test_rotation_during_a_job_keeps_it_right_and_retires_the_old_secret(
         _assert_ok(run)
         TIMINGS.append(f"rotate_credentials.yml during a job: {run.seconds:.0f}s")
         during = len(_rounds(output))
+        # Nothing restarted: the daemons re-read the secret and certificate files.
+        assert _daemon_pids(deployed) == pids_before
         stop.touch()
         assert job.wait(timeout=600) == 0, output.read_text()[-3000:]
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.hashes import SHA256
 
 from tests.deploy.ansible import run_module
 
@@ -274,3 +275,36 @@ def test_the_warning_module_warns_and_changes_nothing(tmp_path: Path) -> None:
     done = run_module("minispark_warning", {"msg": "auth is off"}, tmp_path)
     assert done["changed"] is False
     assert [w["event"]["msg"] for w in done["warnings"]] == ["auth is off"]
+
+
+def test_tls_expiry_reads_the_served_certificate_and_warns_ahead(tmp_path: Path) -> None:
+    creds = tmp_path / "credentials"
+    pki(tmp_path, creds, [HOST], cert_days=20)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(creds / "hosts" / "h1.pem", creds / "hosts" / "h1.key")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            try:
+                with ctx.wrap_socket(conn, server_side=True):
+                    pass
+            except (ssl.SSLError, OSError):
+                pass
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        args = {"endpoints": {"h1 master": address, "gone": "127.0.0.1:1"}, "warn_days": 30}
+        done = run_module("minispark_tls_expiry", args, tmp_path)
+        thread.join()
+    served = done["certificates"]["h1 master"]
+    cert = x509.load_pem_x509_certificate((creds / "hosts" / "h1.pem").read_bytes())
+    assert served["days_left"] == 19 and served["sha256"] == cert.fingerprint(SHA256()).hex()
+    assert done["certificates"]["gone"]["error"] == "no certificate read: Connection refused"
+    warnings = [w["event"]["msg"] for w in done["warnings"]]
+    assert warnings == [
+        f"h1 master {address}: its certificate expires in 19 days: run playbooks/site.yml, "
+        "which issues a new one from 30 days before"
+    ]
+    assert done["changed"] is False
