@@ -5,9 +5,12 @@
     fab rolling-restart -i inventory/<site> --group all
     fab upgrade -i inventory/<site> --build
     fab failover | decommission HOST | recommission HOST | logs HOST
+    fab rotate-credentials -i inventory/<site>
 
 Hosts, groups and SSH settings come from the Ansible inventory the playbooks use (-i PATH on
-each task, or MINISPARK_INVENTORY). This file only reads options and prints; the logic is in
+each task, or MINISPARK_INVENTORY); the cluster secret and CA from its credentials directory
+(minispark_credentials_dir, default <inventory dir>/credentials), or MINISPARK_SECRET_FILE and
+MINISPARK_CA_FILE. This file only reads options and prints; the logic is in
 minispark/ops (commands.py, roll.py, ...), shared with the playbooks' probes and gates.
 """
 
@@ -106,7 +109,11 @@ def _request(task: dict[str, Any]) -> RollRequest:
 
 @task(klass=OpsTask, help={"inventory": INVENTORY_HELP})
 def status(c: Context, inventory: str | None = None) -> None:
-    """Show ZooKeeper modes, masters, workers, applications and drivers in one table."""
+    """Show ZooKeeper modes, masters, workers, applications and drivers in one table.
+
+    With TLS on (the default) also the days left on each master's and worker's web
+    certificate: a warning under 30 days, a problem once expired.
+    """
     _run(c, "status", inventory, commands.status)
 
 
@@ -259,3 +266,18 @@ def logs(
 ) -> None:
     """Show a host's recent journal for its minispark units (journalctl over SSH)."""
     _run(c, "logs", inventory, lambda s: commands.logs(s, host, unit, since, lines))
+
+
+@task(
+    klass=OpsTask,
+    help={"inventory": INVENTORY_HELP, "dry-run": "print the playbook command and run nothing"},
+)
+def rotate_credentials(c: Context, *, inventory: str | None = None, dry_run: bool = False) -> None:
+    """Replace the secret and host certificates host by host, then check every daemon took them.
+
+    Runs playbooks/rotate_credentials.yml with this inventory (and fab's -i key), showing its
+    output. Every host first accepts the old and the new secret, then the new one alone, so
+    running jobs keep going. Afterwards every master and worker must answer with the new
+    secret and refuse the old one, and each web certificate's expiry is shown as in status.
+    """
+    _run(c, "rotate-credentials", inventory, lambda s: commands.rotate_credentials(s, dry_run))

@@ -9,5 +9,8 @@ imports nothing at all.
 - ``checks``: the conditions the ``wait-*`` commands wait for;
 - ``gate``: wait until a check holds several times in a row;
 - ``table``: the cluster snapshot as a fixed-width text table;
+- ``credentials``: the secret and CA, found where the playbooks keep them;
+- ``tls``: how probes trust an HTTPS web port (the cluster CA, host names checked);
+- ``certs``: when each daemon's web certificate expires;
 - ``__main__``: the command line, one JSON object per run.
 """

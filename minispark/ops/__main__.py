@@ -12,21 +12,26 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import checks, table
+from . import certs, checks, table
+from .credentials import first_secret
+from .errors import UsageError
 from .gate import Check, wait_until
 from .probes import (
     ProbeError,
     cluster_snapshot,
     decommission_worker,
+    in_parallel,
     leading_state,
     probe_master,
     split_address,
     web_url,
     zookeeper_mode,
 )
+from .tls import CA_ENV, Tls
 
 PROG = "minispark.ops"
 EXIT_FAILED = 1
@@ -93,15 +98,23 @@ def _seconds(text: str) -> float:
 
 
 def _secret_file(text: str) -> str:
-    # The message names the file, never what is in it.
+    # The message names the file, never what is in it. During a rotation the file holds the
+    # new secret above the old one: the first line is the one to present.
     try:
-        secret = Path(text).read_text().strip()
+        secret = first_secret(Path(text).read_text())
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
         raise argparse.ArgumentTypeError(f"cannot read {text}: {reason}") from None
     if not secret:
         raise argparse.ArgumentTypeError(f"{text} is empty")
     return secret
+
+
+def _ca_file(text: str) -> Tls:
+    try:
+        return Tls.load(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # ---- commands ---------------------------------------------------------------------------
@@ -131,11 +144,11 @@ def run_wait_zk(args: argparse.Namespace) -> Output:
 
 
 def run_master_state(args: argparse.Namespace) -> Output:
-    return {"master": args.master, **probe_master(args.master, secret=args.secret)}
+    return {"master": args.master, **probe_master(args.master, secret=args.secret, tls=args.tls)}
 
 
 def run_wait_master(args: argparse.Namespace) -> Output:
-    check = checks.MasterStatus(args.master, args.status, secret=args.secret)
+    check = checks.MasterStatus(args.master, args.status, secret=args.secret, tls=args.tls)
     wanted = "ALIVE or STANDBY" if args.status == checks.ANY else args.status
     elapsed = _gate(args, check, f"master {args.master} to be {wanted}")
     state = check.state or {}
@@ -143,33 +156,33 @@ def run_wait_master(args: argparse.Namespace) -> Output:
 
 
 def run_wait_leader(args: argparse.Namespace) -> Output:
-    check = checks.SingleLeader(args.masters, secret=args.secret)
+    check = checks.SingleLeader(args.masters, secret=args.secret, tls=args.tls)
     elapsed = _gate(args, check, "exactly one ALIVE master")
     return {"leader": check.leader, "elapsed": elapsed}
 
 
 def run_wait_worker(args: argparse.Namespace) -> Output:
     check = checks.WorkerAlive(
-        args.masters, args.host, args.cores, args.memory_mb, secret=args.secret
+        args.masters, args.host, args.cores, args.memory_mb, secret=args.secret, tls=args.tls
     )
     _gate(args, check, f"an ALIVE worker on {args.host}")
     return check.worker or {}
 
 
 def run_wait_drained(args: argparse.Namespace) -> Output:
-    check = checks.WorkerDrained(args.masters, args.host, secret=args.secret)
+    check = checks.WorkerDrained(args.masters, args.host, secret=args.secret, tls=args.tls)
     elapsed = _gate(args, check, f"the executors on {args.host} to end")
     return {"host": args.host, "elapsed": elapsed}
 
 
 def run_decommission(args: argparse.Namespace) -> Output:
-    master = leading_state(args.masters, secret=args.secret)[0]
-    ids = decommission_worker(master, args.host, secret=args.secret)
+    master = leading_state(args.masters, secret=args.secret, tls=args.tls)[0]
+    ids = decommission_worker(master, args.host, secret=args.secret, tls=args.tls)
     return {"master": master, "host": args.host, "decommissioned": ids}
 
 
 def run_snapshot(args: argparse.Namespace) -> Output:
-    snapshot = cluster_snapshot(args.masters, args.zookeepers, secret=args.secret)
+    snapshot = cluster_snapshot(args.masters, args.zookeepers, secret=args.secret, tls=args.tls)
     if args.format == "table":
         return table.render(snapshot)
     # The playbooks' health report shows the table and asserts on the problems.
@@ -177,6 +190,26 @@ def run_snapshot(args: argparse.Namespace) -> Output:
         **snapshot.to_json(),
         "problems": snapshot.problems(args.expect_workers),
         "table": table.render(snapshot),
+    }
+
+
+def run_certs(args: argparse.Namespace) -> Output:
+    now = datetime.now(UTC)
+    found = in_parallel(lambda a: certs.expiry("web port", a), args.ports)
+    rows = [
+        {
+            "address": e.address,
+            "expires": e.expires.isoformat() if e.expires else None,
+            "days_left": e.days(now),
+            "reason": e.reason,
+        }
+        for e in found.values()
+    ]
+    notes = [(e, e.warning(now, args.warn_days)) for e in found.values()]
+    return {
+        "certificates": rows,
+        "warnings": [w for e, w in notes if w and not e.expired(now)],
+        "problems": [w for e, w in notes if w and e.expired(now)],
     }
 
 
@@ -191,6 +224,15 @@ GATE_HELP = (
 
 
 def _secret_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--ca-file",
+        dest="tls",
+        type=_ca_file,
+        default=default,
+        metavar="PATH",
+        help="the cluster's ca.pem: web addresses without a scheme are then https://, their "
+        f"certificates checked against it and their host names (default: ${CA_ENV})",
+    )
     parser.add_argument(
         "--secret-file",
         dest="secret",
@@ -386,6 +428,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="HOST:PORT,HOST:PORT,...",
     )
     p.add_argument("--format", choices=("json", "table"), default="json")
+
+    p = _command(
+        sub,
+        "certs",
+        run_certs,
+        "Show when the certificates served on TLS ports expire.",
+        "Reads each certificate in a handshake (without trusting it, so an expired one "
+        "still shows its date). Never fails because a port is down: its entry says why. "
+        "warnings lists those expiring within --warn-days, problems the expired ones.",
+    )
+    p.add_argument("ports", type=_webs, metavar="PORTS", help="HOST:PORT,HOST:PORT,...")
+    p.add_argument(
+        "--warn-days",
+        type=_positive_int,
+        default=certs.WARN_DAYS,
+        metavar="N",
+        help=f"warn this many days ahead (default {certs.WARN_DAYS})",
+    )
     return parser
 
 
@@ -397,7 +457,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "secret", None) is None:
         # The playbooks pass the secret in the environment: never on a command line, where
         # `ps` and Ansible's output would show it.
-        args.secret = os.environ.get(SECRET_ENV) or None
+        args.secret = first_secret(os.environ.get(SECRET_ENV) or "")
+    if getattr(args, "tls", None) is None and os.environ.get(CA_ENV):
+        try:
+            args.tls = Tls.load(os.environ[CA_ENV])
+        except UsageError as exc:
+            parser.error(f"{CA_ENV}: {exc}")
     prefix = f"{PROG} {args.command}"
     try:
         output = args.run(args)

@@ -22,6 +22,7 @@ from .probes import (
     probe_masters,
     zookeeper_mode,
 )
+from .tls import Tls
 
 # Modes of a member that serves clients as part of a quorum (an observer follows a leader
 # too; it just does not vote).
@@ -57,6 +58,7 @@ class MasterStatus:
     wanted: str = ANY
     timeout: float = DEFAULT_TIMEOUT
     secret: str | None = None
+    tls: Tls | None = None
     state: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -65,7 +67,7 @@ class MasterStatus:
 
     def __call__(self) -> tuple[bool, str]:
         self.state = None
-        state = master_state(self.master, self.timeout, secret=self.secret)
+        state = master_state(self.master, self.timeout, secret=self.secret, tls=self.tls)
         self.state = state
         status = state["status"]
         ok = status == self.wanted or (self.wanted == ANY and status in (ALIVE, STANDBY))
@@ -79,11 +81,12 @@ class SingleLeader:
     masters: list[str]
     timeout: float = DEFAULT_TIMEOUT
     secret: str | None = None
+    tls: Tls | None = None
     leader: str | None = None
 
     def __call__(self) -> tuple[bool, str]:
         previous, self.leader = self.leader, None
-        states = probe_masters(self.masters, self.timeout, secret=self.secret)
+        states = probe_masters(self.masters, self.timeout, secret=self.secret, tls=self.tls)
         self.leader = leader_of(states)
         if self.leader is None:
             return False, f"no master is ALIVE: {describe_masters(states)}"
@@ -104,12 +107,13 @@ class WorkerAlive:
     memory_mb: int | None = None
     timeout: float = DEFAULT_TIMEOUT
     secret: str | None = None
+    tls: Tls | None = None
     worker: dict[str, Any] | None = None
     leader: str | None = None
 
     def __call__(self) -> tuple[bool, str]:
         self.worker = self.leader = None
-        lead, state = leading_state(self.masters, self.timeout, secret=self.secret)
+        lead, state = leading_state(self.masters, self.timeout, secret=self.secret, tls=self.tls)
         self.leader = lead
         found = alive_workers(state, self.host)
         if not found:
@@ -146,10 +150,11 @@ class WorkerDrained:
     host: str
     timeout: float = DEFAULT_TIMEOUT
     secret: str | None = None
+    tls: Tls | None = None
     busy: int = 0
 
     def __call__(self) -> tuple[bool, str]:
-        _, state = leading_state(self.masters, self.timeout, secret=self.secret)
+        _, state = leading_state(self.masters, self.timeout, secret=self.secret, tls=self.tls)
         on_host = [w for w in state.get("workers", []) if w.get("host") == self.host]
         self.busy = sum(int(w.get("coresused", 0)) for w in on_host)
         if self.busy:

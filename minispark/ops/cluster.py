@@ -7,13 +7,17 @@ name: the roll never deals in addresses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from . import checks, probes
+from . import certs, checks, probes
+from .certs import Expiry
+from .credentials import Credentials
 from .gate import Check
 from .inventory import MASTERS, WORKERS, ZOOKEEPER, Host, Inventory
 from .probes import ALIVE, ProbeError, Reading, Snapshot
+from .tls import Tls
 
 # Polls during a handover must come often: a master that is restarting answers quickly
 # (refused), one that is gone may not answer at all.
@@ -71,11 +75,20 @@ class FreshWorker:
 
 @dataclass
 class LiveCluster:
-    """The cluster behind ``inventory``; ``secret`` for masters with spark.authenticate."""
+    """The cluster behind ``inventory``; ``secret`` for daemons with spark.authenticate,
+    ``tls`` (the cluster CA) for web ports that speak HTTPS (or ``loader`` for both)."""
 
     inventory: Inventory
     secret: str | None = None
     timeout: float = probes.DEFAULT_TIMEOUT
+    tls: Tls | None = None
+    # Where secret and tls come from instead, read on first use: a task that only reads the
+    # inventory (or fails on a bad host name) does not need the credentials to exist.
+    loader: Callable[[], Credentials] | None = None
+
+    @functools.cached_property
+    def auth(self) -> Credentials:
+        return self.loader() if self.loader else Credentials(self.secret, self.tls)
 
     @property
     def master_webs(self) -> list[str]:
@@ -84,6 +97,13 @@ class LiveCluster:
     @property
     def zookeeper_addresses(self) -> list[str]:
         return [h.zookeeper_address for h in self.inventory.zookeepers]
+
+    @property
+    def web_daemons(self) -> list[tuple[str, str]]:
+        """("master m1", address) and ("worker w1", address) of every web port, masters first."""
+        return [(f"master {h.name}", h.master_web) for h in self.inventory.masters] + [
+            (f"worker {h.name}", h.worker_web) for h in self.inventory.workers
+        ]
 
     def _host(self, name: str) -> Host:
         return self.inventory.host(name)
@@ -95,8 +115,41 @@ class LiveCluster:
 
     def snapshot(self) -> Snapshot:
         return probes.cluster_snapshot(
-            self.master_webs, self.zookeeper_addresses, self.timeout, secret=self.secret
+            self.master_webs,
+            self.zookeeper_addresses,
+            self.timeout,
+            secret=self.auth.secret,
+            tls=self.auth.tls,
         )
+
+    def certificates(self) -> list[Expiry]:
+        """Every master's and worker's web certificate expiry (empty without TLS)."""
+        if self.auth.tls is None:
+            return []
+        daemons = dict(self.web_daemons)
+        found = probes.in_parallel(lambda d: certs.expiry(d, daemons[d], self.timeout), daemons)
+        return list(found.values())
+
+    def refusals(self, secret: str, tls: Tls | None) -> dict[str, str | None]:
+        """Per daemon, why its web port refuses ``secret`` (None: it accepts it), trusting
+        ``tls`` (a rotation may have brought a new CA, so not necessarily ours)."""
+        daemons = dict(self.web_daemons)
+
+        def refusal(daemon: str) -> str | None:
+            try:
+                status, _ = probes.web_call(
+                    daemons[daemon], "/json", what=f"{daemon} {daemons[daemon]}",
+                    secret=secret, timeout=self.timeout, tls=tls,
+                )  # fmt: skip
+            except ProbeError as exc:
+                return str(exc)
+            if status == 200:
+                return None
+            if status == 401:
+                return f"{daemon} {daemons[daemon]} refuses it (HTTP 401)"
+            return f"{daemon} {daemons[daemon]}: GET /json answered HTTP {status}"
+
+        return probes.in_parallel(refusal, daemons)
 
     def leader(self, group: str) -> str | None:
         """The host that leads ``group`` (ZooKeeper or masters) now; None if none does."""
@@ -112,7 +165,9 @@ class LiveCluster:
 
     def leading_master(self) -> str | None:
         try:
-            web = probes.leader(self.master_webs, POLL_TIMEOUT, secret=self.secret)
+            web = probes.leader(
+                self.master_webs, POLL_TIMEOUT, secret=self.auth.secret, tls=self.auth.tls
+            )
         except ProbeError:  # several ALIVE: none of them is *the* leader
             return None
         return self._name_of(web, self.inventory.masters, "master_web")
@@ -121,7 +176,9 @@ class LiveCluster:
         """Ids of every worker the leader lists on the host (none if no master leads)."""
         host = self._host(name)
         try:
-            _, state = probes.leading_state(self.master_webs, self.timeout, secret=self.secret)
+            _, state = probes.leading_state(
+                self.master_webs, self.timeout, secret=self.auth.secret, tls=self.auth.tls
+            )
         except ProbeError:
             return set()
         return {
@@ -133,8 +190,12 @@ class LiveCluster:
     def decommission(self, name: str) -> tuple[str, list[str]]:
         """Decommission the host's workers through the leader: (leader host, worker ids)."""
         host = self._host(name)
-        web, _ = probes.leading_state(self.master_webs, self.timeout, secret=self.secret)
-        ids = probes.decommission_worker(web, host.advertise, secret=self.secret)
+        web, _ = probes.leading_state(
+            self.master_webs, self.timeout, secret=self.auth.secret, tls=self.auth.tls
+        )
+        ids = probes.decommission_worker(
+            web, host.advertise, secret=self.auth.secret, tls=self.auth.tls
+        )
         return self._name_of(web, self.inventory.masters, "master_web") or web, ids
 
     # ---- health checks for gate.wait_until ----------------------------------------------
@@ -147,17 +208,26 @@ class LiveCluster:
 
     def master_serves(self, name: str) -> Check:
         host = self._host(name)
-        answers = checks.MasterStatus(host.master_web, checks.ANY, secret=self.secret)
-        return all_of(answers, checks.SingleLeader(self.master_webs, secret=self.secret))
+        answers = checks.MasterStatus(
+            host.master_web, checks.ANY, secret=self.auth.secret, tls=self.auth.tls
+        )
+        return all_of(
+            answers,
+            checks.SingleLeader(self.master_webs, secret=self.auth.secret, tls=self.auth.tls),
+        )
 
     def worker_serves(self, name: str, before: set[str]) -> Check:
         host = self._host(name)
-        alive = checks.WorkerAlive(self.master_webs, host.advertise, secret=self.secret)
+        alive = checks.WorkerAlive(
+            self.master_webs, host.advertise, secret=self.auth.secret, tls=self.auth.tls
+        )
         return FreshWorker(alive, before)
 
     def drained(self, name: str) -> Check:
         host = self._host(name)
-        return checks.WorkerDrained(self.master_webs, host.advertise, secret=self.secret)
+        return checks.WorkerDrained(
+            self.master_webs, host.advertise, secret=self.auth.secret, tls=self.auth.tls
+        )
 
 
 # ---- reading a snapshot by inventory host ----------------------------------------------

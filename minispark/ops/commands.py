@@ -9,23 +9,32 @@ Standard library only (the session's host actions bring Fabric in).
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
-from . import plan, table, wheel
+from . import credentials, plan, table, wheel
+from .certs import Expiry
 from .cluster import LiveCluster, labelled, problems, states
+from .credentials import Credentials
 from .errors import RemoteError, UsageError
 from .gate import wait_until
 from .inventory import MASTERS, WORKERS, ZOOKEEPER, Inventory, choose_source, load
 from .probes import ALIVE, STANDBY, ProbeError, Snapshot
 from .remote import FabricActions
 from .roll import ClusterView, HostActions, Outcome, Roll, RollOptions, Say, restart_leader
+from .tls import Tls
 from .wheel import Wheelhouse
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The checkout fab runs from: the playbooks are beside the package.
+CHECKOUT = Path(__file__).resolve().parents[2]
+ROTATE_PLAYBOOK = Path("playbooks", "rotate_credentials.yml")
 
 
 def echo(text: str) -> None:
@@ -37,11 +46,29 @@ class Cluster(ClusterView, Protocol):
     """The roll's view of the cluster, plus what the tasks read before they start."""
 
     def snapshot(self) -> Snapshot: ...
+    def certificates(self) -> list[Expiry]: ...
+    def refusals(self, secret: str, tls: Tls | None) -> dict[str, str | None]: ...
 
 
 class Actions(HostActions, Protocol):
     def install(self, host: str, wheelhouse: Wheelhouse) -> str: ...
     def close(self) -> None: ...
+
+
+def run_playbook(argv: Sequence[str]) -> int:
+    """Run ansible-playbook with its output going straight to ours (it runs for minutes)."""
+    if not Path(argv[1]).exists():
+        raise UsageError(f"{argv[1]} does not exist: run fab from a minispark checkout")
+    try:
+        return subprocess.run(list(argv), check=False).returncode
+    except FileNotFoundError:
+        raise UsageError(
+            f"{argv[0]} is not installed: pip install 'minispark[deploy]' (or ansible-core)"
+        ) from None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -53,6 +80,12 @@ class Session:
     confirm: Callable[[str], bool] = field(default_factory=lambda: ask)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    # The secret and CA as they are now (a rotation changes them on disk).
+    credentials: Callable[[], Credentials] = lambda: Credentials(None, None)
+    # SSH keys given to fab's -i, handed on to ansible-playbook.
+    keys: Sequence[str] = ()
+    playbook: Callable[[Sequence[str]], int] = run_playbook
+    now: Callable[[], datetime] = utc_now
 
 
 def ask(question: str) -> bool:
@@ -70,8 +103,13 @@ def session(
     inventory = load(choose_source(option, identities))
     keys = [p for p in identities if p != inventory.source]
     actions = FabricActions(inventory, extra_keys=keys)
+
+    def found() -> Credentials:
+        return credentials.find(inventory)
+
+    cluster = LiveCluster(inventory, loader=found)
     try:
-        yield Session(inventory, LiveCluster(inventory, inventory.secret()), actions, say)
+        yield Session(inventory, cluster, actions, say, credentials=found, keys=keys)
     finally:
         actions.close()
 
@@ -88,10 +126,25 @@ def status(s: Session) -> int:
     )
     snapshot = labelled(inv, s.cluster.snapshot())
     s.say(table.render(snapshot).rstrip("\n"))
-    found = problems(inv, snapshot)
+    found = problems(inv, snapshot) + _certificates(s)
     s.say("")
     s.say("Healthy." if not found else "Problems:\n" + "\n".join(f"- {p}" for p in found))
     return EXIT_OK
+
+
+def _certificates(s: Session) -> list[str]:
+    """Show every web certificate's expiry; warn 30 days ahead; expired ones are problems."""
+    expiries = s.cluster.certificates()
+    if not expiries:
+        return []
+    now = s.now()
+    s.say("")
+    s.say(table.render_certificates(expiries, now))
+    for expiry in expiries:
+        warning = expiry.warning(now)
+        if warning and not expiry.expired(now):
+            s.say(f"WARNING: {warning}")
+    return [str(e.warning(now)) for e in expiries if e.expired(now)]
 
 
 def logs(s: Session, host: str, unit: str | None, since: str | None, lines: int) -> int:
@@ -361,6 +414,66 @@ def recommission(s: Session, host: str, dry_run: bool, consecutive: int, timeout
         )
         return EXIT_FAILED
     s.say(f"{result.reason} ({s.clock() - started:.1f}s after the restart).")
+    return EXIT_OK
+
+
+# ---- credentials --------------------------------------------------------------------------
+
+
+def rotate_command(s: Session) -> list[str]:
+    """The ansible-playbook command line: the session's inventory and SSH key."""
+    argv = ["ansible-playbook", str(CHECKOUT / ROTATE_PLAYBOOK), "-i", s.inventory.source]
+    if s.keys:
+        # ansible-playbook takes one key; the inventory's own keys still apply per host.
+        argv += ["--private-key", s.keys[0]]
+    return argv
+
+
+def rotate_credentials(s: Session, dry_run: bool) -> int:
+    """Replace the secret and certificates host by host, then prove every daemon took them."""
+    argv = rotate_command(s)
+    if dry_run:
+        s.say(f"Dry run: would run {' '.join(argv)} and then check every master and worker.")
+        return EXIT_OK
+    old = s.credentials().secret
+    s.say(f"Running {' '.join(argv)}")
+    code = s.playbook(argv)
+    if code != 0:
+        s.say(
+            f"FAILED: the playbook exited {code}. Hosts it reached may accept the old and the "
+            "new secret side by side; fix the failure and run fab rotate-credentials again."
+        )
+        return EXIT_FAILED
+    return _check_rotation(s, old)
+
+
+def _check_rotation(s: Session, old: str | None) -> int:
+    fresh = s.credentials()
+    found: list[str] = []
+    new = fresh.secret
+    if new is None:
+        s.say("Authentication is off (minispark_auth_enabled: false): no secret to check.")
+    else:
+        answers = s.cluster.refusals(new, fresh.tls)
+        refused = [reason for reason in answers.values() if reason]
+        found += [f"refuses the new secret: {reason}" for reason in refused]
+        if old is not None and old == new:
+            s.say(
+                f"WARNING: the secret did not change (it comes from {fresh.secret_source}); "
+                "only the certificates were replaced."
+            )
+        elif old is not None:
+            still = [
+                d for d, reason in s.cluster.refusals(old, fresh.tls).items() if reason is None
+            ]
+            found += [f"{daemon} still accepts the old secret" for daemon in still]
+        if not refused:
+            s.say(f"All {len(answers)} masters and workers answer with the new secret.")
+    found += _certificates(s)
+    if found:
+        s.say("FAILED:\n" + "\n".join(f"- {p}" for p in found))
+        return EXIT_FAILED
+    s.say("Rotation done.")
     return EXIT_OK
 
 

@@ -29,6 +29,7 @@ UNITS = {ZOOKEEPER: "zookeeper", MASTERS: "minispark-master", WORKERS: "minispar
 # roles/minispark/defaults/main.yml and roles/zookeeper/defaults/main.yml.
 DEFAULTS: dict[str, Any] = {
     "minispark_master_webui_port": 8080,
+    "minispark_worker_webui_port": 8081,
     "minispark_home": "/opt/minispark",
     "zookeeper_client_port": 2181,
 }
@@ -109,6 +110,10 @@ class Host:
         return bracketed(self.advertise, self.port("minispark_master_webui_port"))
 
     @property
+    def worker_web(self) -> str:
+        return bracketed(self.advertise, self.port("minispark_worker_webui_port"))
+
+    @property
     def zookeeper_address(self) -> str:
         advertised = self.text("zookeeper_advertise_host") or self.address
         return bracketed(advertised, self.port("zookeeper_client_port"))
@@ -163,25 +168,6 @@ class Inventory:
             members = ", ".join(self.groups.get(group, [])) or "none"
             raise UsageError(f"{host.name} is not a {what} (the {group} group has {members})")
         return host
-
-    def secret(self) -> str | None:
-        """The cluster secret (minispark_auth_secret): the masters' mutating web calls need it."""
-        path = os.environ.get("MINISPARK_SECRET_FILE")
-        if path:
-            try:
-                return Path(path).read_text().strip() or None
-            except OSError as exc:
-                raise UsageError(f"MINISPARK_SECRET_FILE {path}: {exc.strerror}") from None
-        holders = self.masters or list(self.hosts.values())
-        if not holders:
-            return None
-        raw = holders[0].vars.get("minispark_auth_secret")
-        if isinstance(raw, Vaulted):
-            raise UsageError(
-                "minispark_auth_secret is vault-encrypted: write it to a file and set "
-                "MINISPARK_SECRET_FILE to its path"
-            )
-        return holders[0].text("minispark_auth_secret") or None
 
 
 # ---- reading -----------------------------------------------------------------------------

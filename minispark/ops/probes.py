@@ -11,6 +11,7 @@ import dataclasses
 import http.client
 import json
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from .tls import CA_ENV, Tls, ssl_reason
 
 T = TypeVar("T")
 
@@ -62,18 +65,18 @@ def split_address(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def web_url(address: str, path: str) -> str:
-    """The URL of ``path`` on a web port given as ``host:port`` (http) or with its scheme."""
+def web_url(address: str, path: str, default_scheme: str = "http") -> str:
+    """The URL of ``path`` on a web port given as ``host:port`` or with its scheme."""
     scheme, sep, rest = address.partition("://")
     if not sep:
-        scheme, rest = "http", address
+        scheme, rest = default_scheme, address
     if scheme not in ("http", "https"):
         raise ValueError(f"{address!r}: only http:// and https:// web addresses are supported")
     split_address(rest.rstrip("/"))
     return f"{scheme}://{rest.rstrip('/')}{path}"
 
 
-def _os_reason(exc: BaseException | str) -> str:
+def os_reason(exc: BaseException | str) -> str:
     """ "Connection refused" rather than "[Errno 111] Connection refused"."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
@@ -104,7 +107,7 @@ def four_letter_word(address: str, word: str, timeout: float = DEFAULT_TIMEOUT) 
     except TimeoutError:
         raise ProbeError(f"zookeeper {address}: no connection within {timeout:g}s") from None
     except OSError as exc:
-        raise ProbeError(f"zookeeper {address}: cannot connect: {_os_reason(exc)}") from None
+        raise ProbeError(f"zookeeper {address}: cannot connect: {os_reason(exc)}") from None
     with sock:
         try:
             sock.sendall(word.encode())
@@ -112,7 +115,7 @@ def four_letter_word(address: str, word: str, timeout: float = DEFAULT_TIMEOUT) 
         except TimeoutError:
             raise ProbeError(f"zookeeper {address}: no answer within {timeout:g}s") from None
         except OSError as exc:
-            raise ProbeError(f"zookeeper {address}: connection lost: {_os_reason(exc)}") from None
+            raise ProbeError(f"zookeeper {address}: connection lost: {os_reason(exc)}") from None
 
 
 def _read_to_end(sock: socket.socket, deadline: float) -> bytes:
@@ -153,27 +156,64 @@ def parse_srvr(member: str, reply: str) -> str:
 # ---- masters over HTTP -----------------------------------------------------------------
 
 
+def _opener(tls: Tls | None) -> urllib.request.OpenerDirector:
+    if tls is None:
+        return _OPENER
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=tls.context)
+    )
+
+
 def _request(
-    url: str, what: str, *, method: str, secret: str | None, timeout: float
+    url: str, what: str, *, method: str, secret: str | None, timeout: float, tls: Tls | None
 ) -> tuple[int, bytes]:
     """(HTTP status, body) of one request; ProbeError if there is no HTTP answer at all."""
     headers = {"Authorization": f"Bearer {secret}"} if secret else {}
     data = b"" if method == "POST" else None
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with _opener(tls).open(request, timeout=timeout) as response:
             return int(response.status), response.read()
     except urllib.error.HTTPError as err:
         with err:
             return err.code, err.read()
     except urllib.error.URLError as err:
+        if isinstance(err.reason, ssl.SSLCertVerificationError):
+            if tls is None:
+                raise ProbeError(
+                    f"{what}: TLS certificate refused ({err.reason.verify_message}): "
+                    f"give the cluster's ca.pem ({CA_ENV})"
+                ) from None
+            raise ProbeError(f"{what}: {tls.refused(err.reason)}") from None
+        if isinstance(err.reason, ssl.SSLError):
+            raise ProbeError(f"{what}: {ssl_reason(err.reason)}") from None
         if isinstance(err.reason, TimeoutError):
             raise ProbeError(f"{what}: no answer within {timeout:g}s") from None
-        raise ProbeError(f"{what}: cannot connect: {_os_reason(err.reason)}") from None
+        raise ProbeError(f"{what}: cannot connect: {os_reason(err.reason)}") from None
     except TimeoutError:
         raise ProbeError(f"{what}: no answer within {timeout:g}s") from None
     except (OSError, http.client.HTTPException) as exc:
-        raise ProbeError(f"{what}: broken HTTP answer: {_os_reason(exc)}") from None
+        hint = "" if url.startswith("https:") else " (does it serve HTTPS? then give its CA)"
+        raise ProbeError(f"{what}: broken HTTP answer: {os_reason(exc)}{hint}") from None
+
+
+def web_call(
+    address: str,
+    path: str,
+    *,
+    what: str,
+    method: str = "GET",
+    secret: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    tls: Tls | None = None,
+) -> tuple[int, bytes]:
+    """(status, body) of ``path`` on a web port: https when ``tls`` is given, with the secret
+    as a bearer token; ProbeError naming ``what`` if there is no HTTP answer."""
+    try:
+        url = web_url(address, path, "https" if tls else "http")
+    except ValueError as exc:
+        raise ProbeError(f"{what.split(maxsplit=1)[0]} {exc}") from None
+    return _request(url, what, method=method, secret=secret, timeout=timeout, tls=tls)
 
 
 def _call(
@@ -183,13 +223,17 @@ def _call(
     method: str = "GET",
     secret: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    tls: Tls | None = None,
 ) -> tuple[int, bytes]:
     what = f"master {address}"
-    try:
-        url = web_url(address, path)
-    except ValueError as exc:
-        raise ProbeError(f"master {exc}") from None
-    status, body = _request(url, what, method=method, secret=secret, timeout=timeout)
+    status, body = web_call(
+        address, path, what=what, method=method, secret=secret, timeout=timeout, tls=tls
+    )
+    if status == 401 and secret:
+        raise ProbeError(
+            f"{what}: {method} {path.partition('?')[0]} refused the secret sent (HTTP 401): "
+            "give the cluster's current one (a rotation may have replaced it)"
+        )
     if status == 401:
         raise ProbeError(
             f"{what}: {method} {path.partition('?')[0]} needs the cluster secret "
@@ -204,10 +248,14 @@ def _unexpected(address: str, path: str, status: int, body: bytes) -> ProbeError
 
 
 def master_state(
-    address: str, timeout: float = DEFAULT_TIMEOUT, *, secret: str | None = None
+    address: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    secret: str | None = None,
+    tls: Tls | None = None,
 ) -> dict[str, Any]:
     """The master's ``/json``: status, workers, activeapps, activedrivers, ... (Spark's keys)."""
-    status, body = _call(address, "/json", secret=secret, timeout=timeout)
+    status, body = _call(address, "/json", secret=secret, timeout=timeout, tls=tls)
     if status != 200:
         raise _unexpected(address, "/json", status, body)
     try:
@@ -222,29 +270,37 @@ def master_state(
 
 
 def master_ready(
-    address: str, timeout: float = DEFAULT_TIMEOUT, *, secret: str | None = None
+    address: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    secret: str | None = None,
+    tls: Tls | None = None,
 ) -> bool:
     """``/readyz``: True when the master leads (ALIVE), False while it stands by or recovers."""
-    status, body = _call(address, "/readyz", secret=secret, timeout=timeout)
+    status, body = _call(address, "/readyz", secret=secret, timeout=timeout, tls=tls)
     if status not in (200, 503):
         raise _unexpected(address, "/readyz", status, body)
     return status == 200
 
 
 def probe_master(
-    address: str, timeout: float = DEFAULT_TIMEOUT, *, secret: str | None = None
+    address: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    secret: str | None = None,
+    tls: Tls | None = None,
 ) -> dict[str, Any]:
     """``master_state``, or ``{"status": "UNREACHABLE", "reason": ...}``; never raises.
 
     Deployments sort masters into leader and standbys: one that does not answer is no leader.
     """
     try:
-        return master_state(address, timeout, secret=secret)
+        return master_state(address, timeout, secret=secret, tls=tls)
     except ProbeError as exc:
         return {"status": UNREACHABLE, "reason": str(exc)}
 
 
-def _in_parallel(fn: Callable[[str], T], addresses: Iterable[str]) -> dict[str, T]:
+def in_parallel(fn: Callable[[str], T], addresses: Iterable[str]) -> dict[str, T]:
     """``fn`` of every address at once: one silent host costs one timeout, not one each."""
     unique = list(dict.fromkeys(addresses))
     if not unique:
@@ -254,10 +310,14 @@ def _in_parallel(fn: Callable[[str], T], addresses: Iterable[str]) -> dict[str, 
 
 
 def probe_masters(
-    masters: Iterable[str], timeout: float = DEFAULT_TIMEOUT, *, secret: str | None = None
+    masters: Iterable[str],
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    secret: str | None = None,
+    tls: Tls | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``probe_master`` of each master, queried in parallel, in the order given."""
-    return _in_parallel(lambda m: probe_master(m, timeout, secret=secret), masters)
+    return in_parallel(lambda m: probe_master(m, timeout, secret=secret, tls=tls), masters)
 
 
 def leader_of(states: dict[str, dict[str, Any]]) -> str | None:
@@ -281,10 +341,14 @@ def describe_masters(states: dict[str, dict[str, Any]]) -> str:
 
 
 def leading_state(
-    masters: Iterable[str], timeout: float = DEFAULT_TIMEOUT, *, secret: str | None = None
+    masters: Iterable[str],
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    secret: str | None = None,
+    tls: Tls | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The leader's address and ``/json``; ProbeError with every master's status if none leads."""
-    states = probe_masters(masters, timeout, secret=secret)
+    states = probe_masters(masters, timeout, secret=secret, tls=tls)
     name = leader_of(states)
     if name is None:
         raise ProbeError(f"no master is ALIVE: {describe_masters(states)}")
@@ -292,14 +356,18 @@ def leading_state(
 
 
 def leader(
-    masters: Iterable[str], timeout: float = DEFAULT_TIMEOUT, *, secret: str | None = None
+    masters: Iterable[str],
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    secret: str | None = None,
+    tls: Tls | None = None,
 ) -> str | None:
     """The address of the master that reports ALIVE, None if none does.
 
     A master that cannot be reached is not the leader. Several ALIVE masters (a cluster
     without ZooKeeper) are a ProbeError: no single one of them can be trusted with orders.
     """
-    return leader_of(probe_masters(masters, timeout, secret=secret))
+    return leader_of(probe_masters(masters, timeout, secret=secret, tls=tls))
 
 
 def alive_workers(state: dict[str, Any], host: str) -> list[dict[str, Any]]:
@@ -317,17 +385,23 @@ def worker_registered(
     timeout: float = DEFAULT_TIMEOUT,
     *,
     secret: str | None = None,
+    tls: Tls | None = None,
 ) -> dict[str, Any] | None:
     """The leader's entry for the ALIVE worker on ``host``; None if the leader has none.
 
     ProbeError if no master leads: then nobody can say whether the worker is registered.
     """
-    found = alive_workers(leading_state(masters, timeout, secret=secret)[1], host)
+    found = alive_workers(leading_state(masters, timeout, secret=secret, tls=tls)[1], host)
     return found[0] if found else None
 
 
 def decommission_worker(
-    master_web: str, host: str, *, secret: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    master_web: str,
+    host: str,
+    *,
+    secret: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    tls: Tls | None = None,
 ) -> list[str]:
     """Decommission the ALIVE workers on ``host`` through ``POST /workers/kill?host=``.
 
@@ -336,7 +410,7 @@ def decommission_worker(
     leader: a standby knows no live workers.
     """
     path = "/workers/kill?" + urllib.parse.urlencode({"host": host})
-    status, body = _call(master_web, path, method="POST", secret=secret, timeout=timeout)
+    status, body = _call(master_web, path, method="POST", secret=secret, timeout=timeout, tls=tls)
     if status not in (200, 404):
         raise _unexpected(master_web, "/workers/kill", status, body)
     try:
@@ -406,10 +480,11 @@ def cluster_snapshot(
     timeout: float = DEFAULT_TIMEOUT,
     *,
     secret: str | None = None,
+    tls: Tls | None = None,
 ) -> Snapshot:
     """Every ZooKeeper member's mode and every master's status, and what the leader knows."""
-    modes = _in_parallel(lambda z: _zookeeper_reading(z, timeout), zookeepers)
-    states = probe_masters(masters, timeout, secret=secret)
+    modes = in_parallel(lambda z: _zookeeper_reading(z, timeout), zookeepers)
+    states = probe_masters(masters, timeout, secret=secret, tls=tls)
     alive = [address for address, state in states.items() if state["status"] == ALIVE]
     # With several ALIVE masters none is the leader: the table shows them all as ALIVE.
     lead = states[alive[0]] if len(alive) == 1 else {}

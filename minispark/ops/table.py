@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
+from .certs import Expiry
 from .probes import Snapshot
 
 GAP = "  "
@@ -98,3 +100,23 @@ def render(snapshot: Snapshot) -> str:
         ),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def render_certificates(expiries: Iterable[Expiry], now: datetime) -> str:
+    """Each daemon's web certificate: when it expires and the whole days left."""
+    rows = []
+    for e in expiries:
+        if e.expires is None:
+            rows.append([e.daemon, e.address, "?", "?", e.reason])
+        else:
+            days = e.days(now)
+            rows.append(
+                [
+                    e.daemon,
+                    e.address,
+                    e.expires.strftime("%Y-%m-%d"),
+                    str(days),
+                    "EXPIRED" if e.expired(now) else "",
+                ]
+            )
+    return format_table(["CERTIFICATE OF", "WEB PORT", "EXPIRES", "DAYS LEFT", "DETAIL"], rows)

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from minispark.ops import plan
+from minispark.ops.certs import Expiry
 from minispark.ops.cluster import states
 from minispark.ops.errors import RemoteError
 from minispark.ops.gate import Check
 from minispark.ops.inventory import Inventory, parse
 from minispark.ops.plan import Step
 from minispark.ops.probes import Reading, Snapshot
+from minispark.ops.tls import Tls
 from minispark.ops.wheel import Wheelhouse
 
 LISTING = Path(__file__).with_name("ansible_inventory_list.json")
@@ -63,11 +65,29 @@ class FakeCluster:
     busy: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Each web certificate's expiry, as certificates() reports them (empty: TLS off).
+    expiries: list[Expiry] = field(default_factory=list)
+    # The secrets each daemon's web port accepts ("master m1", "worker w1", ...).
+    accepted: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for index, host in enumerate(["w1", "w2", "w3"]):
             self.workers.setdefault(host, {"id": f"worker-{host}-0", "state": "ALIVE"})
             self.workers[host]["n"] = index
+        for daemon in self.daemons:
+            self.accepted.setdefault(daemon, {"old-secret"})
+
+    @property
+    def daemons(self) -> list[str]:
+        return [f"master {m}" for m in self.masters] + [f"worker {w}" for w in self.workers]
+
+    def rotate(self, new: str, *, skip: Sequence[str] = (), keep_old: Sequence[str] = ()) -> None:
+        """What the rotation playbook does: every daemon takes ``new`` and drops the rest,
+        except ``skip`` (never reached) and ``keep_old`` (still accepting the old ones too)."""
+        for daemon in self.daemons:
+            if daemon in skip:
+                continue
+            self.accepted[daemon] = self.accepted[daemon] | {new} if daemon in keep_old else {new}
 
     # ---- what a restart does ---------------------------------------------------------------
 
@@ -147,6 +167,15 @@ class FakeCluster:
         return lambda: (name not in self.busy, f"executors still use 1 cores on {name}")
 
     # ---- commands.Cluster ------------------------------------------------------------------
+
+    def certificates(self) -> list[Expiry]:
+        return list(self.expiries)
+
+    def refusals(self, secret: str, tls: Tls | None) -> dict[str, str | None]:
+        return {
+            d: None if secret in self.accepted[d] else f"{d} refuses it (HTTP 401)"
+            for d in self.daemons
+        }
 
     def snapshot(self) -> Snapshot:
         inv = self.inventory

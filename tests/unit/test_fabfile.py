@@ -15,12 +15,14 @@ import pytest
 from minispark.driver.localcluster import free_port
 from minispark.ops import commands
 from minispark.ops.commands import RollRequest
+from tests.unit.opscerts import Authority
 
 pytest.importorskip("fabric")
 
 REPO = Path(__file__).resolve().parents[2]
 TASKS = [
-    "decommission", "failover", "logs", "recommission", "rolling-restart", "status", "upgrade",
+    "decommission", "failover", "logs", "recommission", "rolling-restart", "rotate-credentials",
+    "status", "upgrade",
 ]  # fmt: skip
 needs_ansible = pytest.mark.skipif(
     shutil.which("ansible-inventory") is None, reason="needs ansible-core"
@@ -62,8 +64,12 @@ def dead_inventory(tmp_path: Path) -> Path:
         "    minispark_master:\n"
         f"      hosts: {{z1: {{minispark_master_webui_port: {free_port()}}}}}\n"
         "    minispark_worker:\n"
-        "      hosts: {w1: {ansible_host: 127.0.0.2}}\n"
+        "      hosts: {w1: {ansible_host: 127.0.0.2, "
+        f"minispark_worker_webui_port: {free_port()}}}}}\n"
     )
+    # The credentials site.yml leaves beside the inventory (secure by default).
+    Authority.make(tmp_path / "credentials")
+    (tmp_path / "credentials" / "minispark.secret").write_text("s3cret\n")
     return path
 
 
@@ -146,6 +152,27 @@ def test_status_reads_fabs_own_dash_i_as_the_inventory(dead_inventory: Path) -> 
     assert re.search(r"^z1 127\.0\.0\.1:\d+ +UNREACHABLE", done.stdout, re.M)
     assert "No single ALIVE master" in done.stdout
     assert "Problems:" in done.stdout
+    # Web ports speak HTTPS by default: their certificates' expiry has a line each.
+    assert re.search(r"^master z1 +127\.0\.0\.1:\d+ +\? +\? +cannot connect", done.stdout, re.M)
+    assert re.search(r"^worker w1 +127\.0\.0\.2:\d+ +\? +\? +cannot connect", done.stdout, re.M)
+
+
+@needs_ansible
+def test_a_missing_secret_is_a_one_line_error_naming_the_file(dead_inventory: Path) -> None:
+    secret = dead_inventory.parent / "credentials" / "minispark.secret"
+    secret.unlink()
+    done = fab("status", inventory=dead_inventory)
+    assert_one_line(done, 2, f"fab status: error: no cluster secret: {secret} does not exist")
+    # Tasks that never talk to the daemons do not need it.
+    assert_one_line(fab("logs", "w9", inventory=dead_inventory), 2, "unknown host 'w9'")
+
+
+@needs_ansible
+def test_rotate_credentials_dry_run_prints_the_playbook_command(dead_inventory: Path) -> None:
+    done = fab("rotate-credentials", "--dry-run", inventory=dead_inventory)
+    assert done.returncode == 0, done.stderr
+    playbook = REPO / "playbooks" / "rotate_credentials.yml"
+    assert f"would run ansible-playbook {playbook} -i {dead_inventory} and then" in done.stdout
 
 
 @needs_ansible

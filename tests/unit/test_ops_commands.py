@@ -3,6 +3,7 @@ rolled, failover reports its downtime, and the small tasks do what they say."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from minispark.ops import commands
+from minispark.ops.certs import Expiry
 from minispark.ops.commands import RollRequest, Session
 from minispark.ops.errors import RemoteError, UsageError
 from tests.unit.opsfakes import FakeActions, FakeCluster, FakeTime, touched
@@ -250,3 +252,32 @@ print(sorted(new - set(sys.stdlib_module_names) - {{"minispark"}}))
         [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines() == ["[]"]
+
+
+def test_status_shows_certificate_expiry_and_warns_thirty_days_ahead() -> None:
+    now = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+    h = Harness()
+    h.session.now = lambda: now
+    h.cluster.expiries = [
+        Expiry("master m1", "10.77.0.11:8080", now + dt.timedelta(days=200, hours=1)),
+        Expiry("worker w1", "10.77.0.14:8081", now + dt.timedelta(days=10, hours=1)),
+        Expiry("worker w2", "w2.internal:8081", reason="cannot connect: Connection refused"),
+    ]
+    assert commands.status(h.session) == 0
+    assert re.search(r"^master m1 +10\.77\.0\.11:8080 +2027-06-21 +200$", h.text, re.M)
+    assert re.search(r"^worker w2 +w2\.internal:8081 +\? +\? +cannot connect", h.text, re.M)
+    assert "WARNING: the certificate of worker w1 10.77.0.14:8081 expires in 10 days" in h.text
+    assert h.said[-1] == "Healthy."
+
+
+def test_an_expired_certificate_is_a_problem_in_status() -> None:
+    now = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+    h = Harness()
+    h.session.now = lambda: now
+    h.cluster.expiries = [Expiry("master m2", "10.77.0.12:18080", now - dt.timedelta(days=2))]
+    assert commands.status(h.session) == 0
+    assert re.search(r"^master m2 +10\.77\.0\.12:18080 +2026-12-01 +-2 +EXPIRED$", h.text, re.M)
+    assert h.said[-1] == (
+        "Problems:\n- the certificate of master m2 10.77.0.12:18080 expired on "
+        "2026-12-01 12:00 UTC: run fab rotate-credentials"
+    )
