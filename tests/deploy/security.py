@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from minispark.ops.tls import Tls
 from tests.deploy.ansible import REPO
 from tests.lab.lab import Lab
 
@@ -26,6 +27,13 @@ TIMEOUT = 10.0
 def credentials(lab: Lab) -> Path:
     """The credentials dir the playbooks made next to the lab's inventory (the default)."""
     return Path(lab.inventory).parent / "credentials"
+
+
+def auth(lab: Lab) -> dict[str, Any]:
+    """The ``secret`` and ``tls`` keywords of the ops probes, read now (a rotation changes
+    the secret)."""
+    creds = credentials(lab)
+    return {"secret": secret_of(creds / "minispark.secret"), "tls": Tls.load(str(creds / "ca.pem"))}
 
 
 def secret_of(path: Path) -> str:

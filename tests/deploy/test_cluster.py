@@ -110,12 +110,15 @@ def test_zookeeper_has_one_leader_and_two_followers(deployed: Lab) -> None:
 
 
 def test_one_master_alive_two_standby(deployed: Lab) -> None:
-    statuses = sorted(probes.master_state(web)["status"] for web in _web(deployed, MASTERS))
+    statuses = sorted(
+        probes.master_state(web, **security.auth(deployed))["status"]
+        for web in _web(deployed, MASTERS)
+    )
     assert statuses == ["ALIVE", "STANDBY", "STANDBY"]
 
 
 def test_workers_offer_what_their_hosts_allow(deployed: Lab) -> None:
-    _, state = probes.leading_state(_web(deployed, MASTERS))
+    _, state = probes.leading_state(_web(deployed, MASTERS), **security.auth(deployed))
     offered = {
         w["host"]: (w["cores"], w["memory"]) for w in state["workers"] if w["state"] == "ALIVE"
     }
@@ -176,7 +179,7 @@ def _master_url(lab: Lab) -> str:
 
 
 def _leader_web(lab: Lab) -> str:
-    web = probes.leader(_web(lab, MASTERS))
+    web = probes.leader(_web(lab, MASTERS), **security.auth(lab))
     assert web is not None
     return web
 
@@ -417,14 +420,14 @@ def test_rotation_during_a_job_keeps_it_right_and_retires_the_old_secret(
 
 def test_standby_takes_over_when_the_leader_host_dies(deployed: Lab) -> None:
     webs = _web(deployed, MASTERS)
-    leader_web = probes.leader(webs)
+    leader_web = probes.leader(webs, **security.auth(deployed))
     assert leader_web is not None
     leader_host = next(h for h in MASTERS if leader_web.startswith(deployed.host(h).address + ":"))
     deployed.kill_host(leader_host)
     survivors = [h for h in MASTERS if h != leader_host]
 
     def new_leader() -> tuple[bool, str]:
-        found = probes.leader(_web(deployed, survivors))
+        found = probes.leader(_web(deployed, survivors), **security.auth(deployed))
         return found is not None, f"leader: {found}"
 
     assert wait_until(new_leader, consecutive=2, interval=1.0, timeout=120).passed
@@ -434,7 +437,10 @@ def test_standby_takes_over_when_the_leader_host_dies(deployed: Lab) -> None:
     # rejoins as a standby.
     deployed.start_host(leader_host)
     rejoined = wait_until(
-        lambda: (probes.master_state(leader_web)["status"] == "STANDBY", "waiting"),
+        lambda: (
+            probes.master_state(leader_web, **security.auth(deployed))["status"] == "STANDBY",
+            "waiting",
+        ),
         consecutive=2,
         interval=1.0,
         timeout=180,
@@ -465,7 +471,7 @@ def _main_pid(lab: Lab, host: str, unit: str) -> str:
 
 def test_upgrade_rolls_a_new_release_leader_last(deployed: Lab, tmp_path: Path) -> None:
     webs = _web(deployed, MASTERS)
-    leader_before = probes.leader(webs)
+    leader_before = probes.leader(webs, **security.auth(deployed))
     zookeeper_pids = {h: _main_pid(deployed, h, "zookeeper") for h in MASTERS}
     directory = _bumped_wheelhouse(tmp_path)
     run = playbook(
@@ -484,11 +490,11 @@ def test_upgrade_rolls_a_new_release_leader_last(deployed: Lab, tmp_path: Path) 
         version = deployed.ssh(host, "/opt/minispark/venv/bin/minispark --version").stdout
         assert version.strip() == "minispark 0.1.1", (host, version)
     # The leader went last, so leadership moved once, to an already upgraded standby.
-    leader_after = probes.leader(webs)
+    leader_after = probes.leader(webs, **security.auth(deployed))
     assert leader_after is not None and leader_after != leader_before
     # Nothing of ZooKeeper's changed, so no member restarted.
     assert {h: _main_pid(deployed, h, "zookeeper") for h in MASTERS} == zookeeper_pids
-    _, state = probes.leading_state(webs)
+    _, state = probes.leading_state(webs, **security.auth(deployed))
     assert sorted(w["host"] for w in state["workers"] if w["state"] == "ALIVE") == sorted(
         deployed.host(w).address for w in WORKERS
     )
@@ -505,19 +511,19 @@ def test_a_dead_worker_is_removed_then_added_back(
     try:
         run = playbook("remove_node.yml", deployed.inventory, *remove)
         assert run.returncode == 0, run.explain()
-        assert probes.worker_registered(webs, address) is None
+        assert probes.worker_registered(webs, address, **security.auth(deployed)) is None
     finally:
         # It comes back (its unit still enabled, so its worker registers again); removing
         # it now also uninstalls it from the host.
         deployed.start_host("w3")
     run = playbook("remove_node.yml", deployed.inventory, *remove)
     _assert_ok(run)
-    assert probes.worker_registered(webs, address) is None
+    assert probes.worker_registered(webs, address, **security.auth(deployed)) is None
     gone = deployed.ssh("w3", "ls /etc/systemd/system/minispark-worker.service", check=False)
     assert gone.returncode != 0
     run = playbook("scale.yml", deployed.inventory, *deploy_args, "--limit", "w3")
     _assert_ok(run)
-    worker = probes.worker_registered(webs, address)
+    worker = probes.worker_registered(webs, address, **security.auth(deployed))
     assert worker is not None and worker["cores"] == 1
 
 
