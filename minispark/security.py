@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-
 from .conf import Conf, ConfError
 from .rpc import Security, tls_contexts, web_tls_context
 
@@ -25,13 +23,3 @@ def security_from_conf(conf: Conf) -> Security:
     except (OSError, ValueError) as exc:
         raise ConfError(f"minispark.ssl: cannot load the PEM files ({exc})") from exc
     return Security(secret=secret, server_ssl=server, client_ssl=client, web_ssl=web)
-
-
-def http_authorized(conf: Conf, header: str | None) -> bool:
-    """Mutating HTTP endpoints take ``Authorization: Bearer <secret>`` when auth is on."""
-    if not conf.get_bool("spark.authenticate"):
-        return True
-    secret = conf.secret()
-    if not header or not header.startswith("Bearer ") or secret is None:
-        return False
-    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), secret)

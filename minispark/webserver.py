@@ -11,6 +11,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from . import metrics
+from .httpauth import HttpAuth, middleware
+from .webport import RefusalLog, WebPort
 
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
 
@@ -63,14 +65,36 @@ def probes(
     ]
 
 
+class WebRunner(web.AppRunner):
+    """aiohttp's runner over our own listener (see webport): stopping it stops both."""
+
+    port: WebPort | None = None
+
+    async def cleanup(self) -> None:
+        if self.port is not None:
+            await self.port.close()
+        await super().cleanup()
+
+
 async def serve(
-    app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None
+    app: web.Application,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    auth: HttpAuth,
 ) -> tuple[web.AppRunner, int]:
-    """Start ``app`` and return its runner and the bound port (``port`` may be 0)."""
-    runner = web.AppRunner(app, access_log=None)
+    """Start ``app`` behind ``auth`` and return its runner and the bound port (``port`` may
+    be 0). With ``ssl_context`` the port speaks HTTPS only."""
+    refusals = RefusalLog()
+    app.middlewares.insert(0, middleware(auth, refusals))  # before any handler runs
+    runner = WebRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-    await site.start()
-    server = site._server  # aiohttp exposes the bound sockets only here
-    sockets = getattr(server, "sockets", None) or []
-    return runner, int(sockets[0].getsockname()[1]) if sockets else port
+    server = runner.server
+    assert server is not None  # setup() made it
+    runner.port = WebPort(server, ssl_context, refusals)
+    try:
+        bound = await runner.port.start(host, port)
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, bound

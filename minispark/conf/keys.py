@@ -56,6 +56,7 @@ BoolKey = Literal[
     "spark.decommission.enabled",
     "spark.worker.cleanup.enabled",
     "spark.authenticate",
+    "minispark.ui.authenticate",
     "minispark.ssl.enabled",
 ]
 StrKey = Literal["spark.deploy.zookeeper.dir"]

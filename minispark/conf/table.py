@@ -242,13 +242,19 @@ KNOWN: dict[str, Key] = _table(
         minimum=_SHORTEST_TIMEOUT,
     ),
     # Security.
-    Key("spark.authenticate", "false", "bool", "Shared-secret auth on RPC and mutating HTTP"),
+    Key("spark.authenticate", "false", "bool", "Shared-secret auth on RPC and HTTP"),
     Key("spark.authenticate.secret", None, "str", "The shared secret"),
     Key(
         "spark.authenticate.secret.file",
         None,
         "str",
         "File holding the shared secret (used when spark.authenticate.secret is unset)",
+    ),
+    Key(
+        "minispark.ui.authenticate",
+        "false",
+        "bool",
+        "Also require the secret on /healthz, /readyz and /metrics (with spark.authenticate)",
     ),
     Key("minispark.ssl.enabled", "false", "bool", "TLS for RPC and web"),
     Key("minispark.ssl.certFile", None, "str", "PEM certificate chain"),

@@ -55,6 +55,11 @@ class LocalClusterProcesses:
         # With TLS on, the web port speaks HTTPS; these are our own daemons on loopback, so
         # the readiness poll need not verify their certificate.
         self.tls = Conf(conf).get_bool("minispark.ssl.enabled")
+        # With auth on, /json needs the secret like every other page but the probes.
+        keyring = Conf(conf).keyring() if Conf(conf).get_bool("spark.authenticate") else None
+        self.web_headers = (
+            {"Authorization": f"Bearer {keyring.current().decode()}"} if keyring else {}
+        )
         self.dir = Path(tempfile.mkdtemp(prefix="minispark-local-cluster-"))
         self.port = free_port()
         self.webui_port = free_port()
@@ -153,7 +158,8 @@ class LocalClusterProcesses:
             scheme = "https" if self.tls else "http"
             url = f"{scheme}://127.0.0.1:{self.webui_port}/json"
             context = ssl._create_unverified_context() if self.tls else None
-            with urllib.request.urlopen(url, timeout=2, context=context) as resp:
+            request = urllib.request.Request(url, headers=self.web_headers)
+            with urllib.request.urlopen(request, timeout=2, context=context) as resp:
                 return int(json.load(resp)["aliveworkers"])
         except (OSError, ValueError, KeyError):
             return 0

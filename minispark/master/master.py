@@ -127,7 +127,8 @@ class Master:
 
     @property
     def webui_url(self) -> str:
-        return f"http://{self.host}:{self.webui_port}"
+        scheme = "https" if self.security.web_ssl else "http"  # workers' pages link here
+        return f"{scheme}://{self.host}:{self.webui_port}"
 
     async def start(self) -> None:
         self.port = await self._server.start(self.host, self.port)

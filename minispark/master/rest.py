@@ -3,7 +3,8 @@
 ``create`` takes Spark's ``CreateSubmissionRequest`` (``appResource``, ``appArgs``,
 ``sparkProperties``) plus ``files``, the program and helpers as base64 (there is no shared
 filesystem to name them in). Unlike Spark's REST server, which has no authentication, it
-requires ``Authorization: Bearer <secret>`` whenever ``spark.authenticate`` is on.
+requires the cluster secret whenever ``spark.authenticate`` is on (the web port's middleware,
+httpauth.py, checks it before any of these handlers runs).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from .. import __version__
 from ..appconf import driver_description
 from ..conf import Conf
 from ..protocol import DriverDescription
-from ..security import http_authorized
 from .view import MasterActions
 
 ACTIONS_KEY = web.AppKey("rest-actions", MasterActions)
@@ -33,12 +33,6 @@ def _error(message: str, status: int = 400) -> web.Response:
     return _reply(
         "ErrorResponse", status, success=False, message=message, highestProtocolVersion="v1"
     )
-
-
-def _guard(request: web.Request) -> web.Response | None:
-    if not http_authorized(request.app[ACTIONS_KEY].conf, request.headers.get("Authorization")):
-        return _error("authentication required: Authorization: Bearer <secret>", 401)
-    return None
 
 
 def description(body: dict[str, Any]) -> DriverDescription:
@@ -60,8 +54,6 @@ def description(body: dict[str, Any]) -> DriverDescription:
 
 
 async def create(request: web.Request) -> web.Response:
-    if (refused := _guard(request)) is not None:
-        return refused
     try:
         body = await request.json()
         desc = description(body if isinstance(body, dict) else {})
@@ -77,8 +69,6 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def kill(request: web.Request) -> web.Response:
-    if (refused := _guard(request)) is not None:
-        return refused
     driver_id = request.match_info["id"]
     reply = request.app[ACTIONS_KEY].kill_driver(driver_id)
     return _reply(
@@ -90,8 +80,6 @@ async def kill(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
-    if (refused := _guard(request)) is not None:
-        return refused
     driver_id = request.match_info["id"]
     reply = request.app[ACTIONS_KEY].driver_status(driver_id)
     return _reply(

@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics, webserver
+from ..httpauth import HttpAuth
 from ..protocol import MasterStatus, WorkerState
-from ..security import http_authorized
 from . import rest
 from .model import AppInfo, DriverInfo, WorkerInfo, now_ms, submit_date
 from .view import MasterActions, MasterView
@@ -106,15 +106,8 @@ async def json_field(request: web.Request) -> web.Response:
     return web.json_response({field: state_json(_view(request)).get(field, "")})
 
 
-def _authorize(request: web.Request) -> MasterActions:
-    actions = _actions(request)
-    if not http_authorized(actions.conf, request.headers.get("Authorization")):
-        raise web.HTTPUnauthorized(text="authentication required: Authorization: Bearer <secret>\n")
-    return actions
-
-
 async def kill_app(request: web.Request) -> web.Response:
-    actions = _authorize(request)
+    actions = _actions(request)  # the port's middleware has checked the secret
     form = await request.post()
     app_id = str(form.get("id") or request.query.get("id", ""))
     if not actions.kill_application(app_id):
@@ -124,7 +117,7 @@ async def kill_app(request: web.Request) -> web.Response:
 
 async def decommission(request: web.Request) -> web.Response:
     """``POST /workers/kill?host=h1&host=h2``: Spark's decommission endpoint."""
-    actions = _authorize(request)
+    actions = _actions(request)
     form = await request.post()
     hosts = set(request.query.getall("host", [])) | {str(h) for h in form.getall("host", [])}
     matched = [w for w in _alive(actions.view()) if w.host in hosts]
@@ -185,9 +178,6 @@ async def index(request: web.Request) -> web.Response:
     m = _view(request)
     e = html.escape
     alive = _alive(m)
-    kill = not _actions(request).conf.get_bool(
-        "spark.authenticate"
-    )  # browsers cannot send the bearer secret
     workers = webserver.table(
         ["Worker Id", "Address", "State", "Cores", "Memory"],
         (
@@ -225,7 +215,7 @@ async def index(request: web.Request) -> web.Response:
             f"{a.duration_ms() / 1000:.1f} s",
         ]
 
-    running = webserver.table(app_headers, (app_row(a, kill) for a in m.active_apps))
+    running = webserver.table(app_headers, (app_row(a, True) for a in m.active_apps))
     completed = webserver.table(
         app_headers, (app_row(a, False) for a in reversed(m.completed_apps))
     )
@@ -277,7 +267,8 @@ async def start_web(
             *rest.routes(app, actions),
         ]
     )
-    return await webserver.serve(app, host, port, ssl_context)
+    auth = HttpAuth.from_conf(actions.conf)
+    return await webserver.serve(app, host, port, ssl_context, auth)
 
 
 def _ready(m: MasterView) -> tuple[bool, str]:

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics, webserver
+from ..httpauth import HttpAuth
 from .runners import ExecutorRunner
 
 
@@ -172,6 +173,8 @@ async def start_web(
     host: str,
     port: int,
     ssl_context: ssl.SSLContext | None,
+    *,
+    auth: HttpAuth,
 ) -> tuple[web.AppRunner, int]:
     app = web.Application()
     app[PAGES_KEY] = _Pages(view, work_dir)
@@ -185,4 +188,4 @@ async def start_web(
             *webserver.probes(lambda: _ready(view()), lambda: _metric_families(view())),
         ]
     )
-    return await webserver.serve(app, host, port, ssl_context)
+    return await webserver.serve(app, host, port, ssl_context, auth)

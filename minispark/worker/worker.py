@@ -27,6 +27,7 @@ from .. import daemon, rpc, systemd
 from ..appconf import cluster_security
 from ..conf import Conf
 from ..executor import shuffle
+from ..httpauth import HttpAuth
 from ..masterlink import Endpoint, MasterLink, Retries
 from ..protocol import (
     ApplicationFinished,
@@ -140,7 +141,8 @@ class Worker:
 
     @property
     def webui_url(self) -> str:
-        return f"http://{self.host}:{self.webui_port}"
+        scheme = "https" if self.security.web_ssl else "http"  # the master's page links here
+        return f"{scheme}://{self.host}:{self.webui_port}"
 
     @property
     def cores_used(self) -> int:
@@ -183,7 +185,12 @@ class Worker:
         self.port = await self._server.start(self.host, self.port)
         self.id = f"worker-{datetime.now():%Y%m%d%H%M%S}-{self.host}-{self.port}"
         self._web, self.webui_port = await start_web(
-            self.web_view, self.opts.work_dir, self.host, self.webui_port, self.security.web_ssl
+            self.web_view,
+            self.opts.work_dir,
+            self.host,
+            self.webui_port,
+            self.security.web_ssl,
+            auth=HttpAuth.from_conf(self.conf),
         )
         log.info(
             "worker %s offering %d cores, %d MiB; web UI on %s",

@@ -54,8 +54,8 @@ def http(
         return err.code, err.read().decode()
 
 
-def get_json(url: str) -> Any:
-    status, body = http(url)
+def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    status, body = http(url, headers=headers)
     assert status == 200, f"{url} answered {status}: {body}"
     return json.loads(body)
 
@@ -67,6 +67,7 @@ class Daemon:
     log_path: Path
     webui_port: int
     port: int = 0
+    headers: dict[str, str] = field(default_factory=dict)  # the secret, when auth is on
 
     @property
     def pid(self) -> int:
@@ -77,7 +78,7 @@ class Daemon:
         return f"http://127.0.0.1:{self.webui_port}"
 
     def json(self) -> Any:
-        return get_json(f"{self.web}/json")
+        return get_json(f"{self.web}/json", headers=self.headers)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -125,12 +126,13 @@ class Cluster:
         port, webui = free_port(), free_port()
         name = f"master-{len(self.daemons)}"
         args = ["master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(webui)]
-        daemon = Daemon(
-            name, self._spawn(name, args, list(conf), env), self.root / f"{name}.log", webui, port
-        )
+        proc = self._spawn(name, args, list(conf), env)
+        headers = web_headers([*self.conf, *conf])
+        daemon = Daemon(name, proc, self.root / f"{name}.log", webui, port, headers)
         self.daemons.append(daemon)
         if wait:
-            wait_for(lambda: _status(daemon.web + "/healthz") == 200, f"{name} to serve HTTP")
+            healthz = daemon.web + "/healthz"
+            wait_for(lambda: _status(healthz, headers) == 200, f"{name} to serve HTTP")
         return daemon
 
     def worker(
@@ -159,9 +161,9 @@ class Cluster:
             str(self.root / name),
             *(extra or []),
         ]
-        daemon = Daemon(
-            name, self._spawn(name, args, list(conf), env), self.root / f"{name}.log", webui
-        )
+        proc = self._spawn(name, args, list(conf), env)
+        headers = web_headers([*self.conf, *conf])
+        daemon = Daemon(name, proc, self.root / f"{name}.log", webui, headers=headers)
         self.daemons.append(daemon)
         return daemon
 
@@ -191,9 +193,20 @@ def url_of(master: Daemon) -> str:
     return f"minispark://127.0.0.1:{master.port}"
 
 
-def _status(url: str) -> int:
+def web_headers(pairs: list[str]) -> dict[str, str]:
+    """The Authorization header a daemon started with these settings asks of web clients."""
+    conf = dict(pair.partition("=")[::2] for pair in pairs)
+    secret = conf.get("spark.authenticate.secret")
+    if not secret and conf.get("spark.authenticate.secret.file"):
+        secret = Path(conf["spark.authenticate.secret.file"]).read_text().split("\n")[0].strip()
+    if conf.get("spark.authenticate") != "true" or not secret:
+        return {}
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _status(url: str, headers: dict[str, str] | None = None) -> int:
     try:
-        return http(url)[0]
+        return http(url, headers=headers)[0]
     except OSError:
         return 0
 

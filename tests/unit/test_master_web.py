@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
+import pytest
 
 from minispark import protocol as p
 from minispark.conf import Conf
 from minispark.master.model import AppInfo, WorkerInfo
 from minispark.master.view import MasterActions, MasterView
 from minispark.master.web import start_web
+from minispark.rpc import web_tls_context
+from tests.certs import make_cluster_certs
 
 APP = p.ApplicationDescription(name="pi", user="u", driver_url="d:1", memory_per_executor_mb=1)
 
@@ -109,3 +115,66 @@ def test_actions_go_through_the_callables_and_need_the_secret() -> None:
 
     serve(cluster, conf, check)
     assert cluster.done == ["decommission w2", "kill app-2"]
+
+
+def test_kill_forms_are_on_the_page_and_post_with_a_browsers_basic_auth() -> None:
+    cluster = Cluster()
+    conf = Conf({"spark.authenticate": "true", "spark.authenticate.secret": "s3cret"})
+    browser = {"Authorization": aiohttp.encode_basic_auth("admin", "s3cret")}
+
+    async def check(session: aiohttp.ClientSession, base: str) -> None:
+        async with session.get(f"{base}/") as reply:
+            assert reply.status == 401 and "WWW-Authenticate" in reply.headers
+        async with session.get(f"{base}/", headers=browser) as reply:
+            page = await reply.text()
+        assert 'action="/app/kill"' in page and 'value="app-1"' in page
+        # What the browser sends when the kill button is pressed on our own page.
+        form = {**browser, "Origin": base}
+        async with session.post(
+            f"{base}/app/kill", data={"id": "app-1"}, headers=form, allow_redirects=False
+        ) as reply:
+            assert reply.status == 303 and reply.headers["Location"] == "/"
+
+    serve(cluster, conf, check)
+    assert cluster.done == ["kill app-1"]
+
+
+def test_https_port_refuses_plain_http_with_a_line_and_keeps_serving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    certs = make_cluster_certs(tmp_path)
+    server_tls = web_tls_context(str(certs.cert), str(certs.key))
+    client_tls = ssl.create_default_context(cafile=str(certs.ca))  # checks 127.0.0.1 too
+
+    async def plain(port: int, data: bytes) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(data)
+        reply = await reader.read()  # until the port closes the connection
+        writer.close()
+        return reply
+
+    async def run() -> None:
+        runner, port = await start_web(Cluster().actions(Conf({})), "127.0.0.1", 0, server_tls)
+        try:
+            reply = await plain(port, b"GET /json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert reply.startswith(b"HTTP/1.1 400 ") and b"use https://127.0.0.1/" in reply
+            assert await plain(port, b"\x00garbage\r\n") == b""  # closed, no answer
+            # A client that does not trust our certificate aborts the handshake: said too.
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await asyncio.open_connection("127.0.0.1", port, ssl=ssl.create_default_context())
+            async with aiohttp.ClientSession() as session:
+                url = f"https://127.0.0.1:{port}/json"
+                async with session.get(url, ssl=client_tls) as ok:
+                    assert (await ok.json())["aliveworkers"] == 2
+        finally:
+            await runner.cleanup()
+
+    with caplog.at_level(logging.WARNING, logger="minispark"):
+        asyncio.run(run())
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("web port refused 127.0.0.1:")
+    assert "plain HTTP on the HTTPS port ('GET /json HTTP/1.1')" in lines[0]
+    assert "neither TLS nor HTTP" in lines[1]
+    assert "TLS handshake failed (" in lines[2]  # an alert or a hang-up, as timing has it
+    assert all(r.exc_info is None for r in caplog.records)

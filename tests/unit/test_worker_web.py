@@ -8,6 +8,8 @@ from pathlib import Path
 
 import aiohttp
 
+from minispark.conf import Conf
+from minispark.httpauth import HttpAuth
 from minispark.worker.web import WorkerView, start_web
 
 VIEW = WorkerView(
@@ -33,7 +35,9 @@ def test_pages_read_the_view_taken_at_each_request(tmp_path: Path) -> None:
     log.write_text("executor said hello\n")
 
     async def run() -> None:
-        runner, port = await start_web(lambda: views[-1], tmp_path, "127.0.0.1", 0, None)
+        runner, port = await start_web(
+            lambda: views[-1], tmp_path, "127.0.0.1", 0, None, auth=HttpAuth()
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             async with aiohttp.ClientSession() as session:
@@ -50,6 +54,33 @@ def test_pages_read_the_view_taken_at_each_request(tmp_path: Path) -> None:
                     assert await reply.text() == "executor said hello\n"
                 async with session.get(f"{base}/logPage/?appId=..&executorId=0") as reply:
                     assert reply.status == 400
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(run())
+
+
+def test_log_pages_and_json_need_the_secret_when_auth_is_on(tmp_path: Path) -> None:
+    log = tmp_path / "app-1" / "0" / "stdout"
+    log.parent.mkdir(parents=True)
+    log.write_text("user output\n")
+    conf = Conf({"spark.authenticate": "true", "spark.authenticate.secret": "s3cret"})
+    browser = {"Authorization": aiohttp.encode_basic_auth("anyone", "s3cret")}
+
+    async def run() -> None:
+        auth = HttpAuth.from_conf(conf)
+        runner, port = await start_web(lambda: VIEW, tmp_path, "127.0.0.1", 0, None, auth=auth)
+        page = f"http://127.0.0.1:{port}/logPage/?appId=app-1&executorId=0&logType=stdout"
+        try:
+            async with aiohttp.ClientSession() as session:
+                for url in (page, f"http://127.0.0.1:{port}/json"):
+                    async with session.get(url) as reply:
+                        assert reply.status == 401
+                        assert "user output" not in await reply.text()
+                async with session.get(page, headers=browser) as reply:
+                    assert await reply.text() == "user output\n"
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as reply:
+                    assert reply.status == 200
         finally:
             await runner.cleanup()
 
