@@ -40,6 +40,10 @@ from .conf import Conf, ConfError
 from .protocol import DriverDescription
 
 APP_CONF_ENV = "MINISPARK_APP_CONF"
+# The SHA-256 of the driver's ephemeral certificate, set by the driver: it travels with the
+# application's settings (master, worker, executor, all over verified links) so executors pin
+# it. It is not a security key in the sense below: it belongs to the application.
+DRIVER_CERT_KEY = "minispark.driver.certSha256"
 
 # The settings of the links between the cluster's processes: a worker gives its own to what
 # it launches, and an application's never leave the process that holds them.

@@ -25,6 +25,7 @@ from aiohttp.typedefs import Middleware
 
 from .conf import Conf
 from .keyring import Keyring
+from .security import auth_enabled
 from .webport import RefusalLog, peer_name
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -45,7 +46,7 @@ class HttpAuth:
 
     @classmethod
     def from_conf(cls, conf: Conf) -> HttpAuth:
-        if not conf.get_bool("spark.authenticate"):
+        if not auth_enabled(conf):  # the same rule as RPC: a secret alone turns it on
             return cls()
         return cls(
             enabled=True,

@@ -133,12 +133,17 @@ class Hello(Message):
     version: int
     role: str  # worker, driver, executor, client: for logs only
     nonce: bytes
+    # Ids (keyring.key_id) of every secret the client accepts; the server picks one it holds
+    # too. Empty from a client without a secret, and from one older than keyrings (which
+    # then proves its single secret against the server's current one).
+    key_ids: list[bytes] = []
 
 
 class Challenge(Message):
     version: int
     nonce: bytes
     auth: bool  # whether the server requires a proof of the shared secret
+    key_id: bytes = b""  # the id of the secret both sides MAC with; empty without auth
 
 
 class Proof(Message):

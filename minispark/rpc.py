@@ -1,12 +1,14 @@
 """Framed, authenticated request/reply messaging over TCP (optionally TLS).
 
 A frame is a 4-byte big-endian length and a msgpack body ``[kind, request_id, message]``.
-Every connection opens with a handshake: the client says ``Hello`` (protocol name and
-version), the server answers ``Challenge`` with a nonce, and when ``spark.authenticate`` is
-on both sides prove they hold the shared secret with an HMAC over both nonces, so the
-secret never crosses the wire and neither side can be replayed. Anything that is not a
-well-formed frame of the endpoint's message union closes that one connection with a logged
-reason; the daemon keeps serving everyone else.
+Every connection opens with a handshake (:mod:`minispark.handshake`): with
+``spark.authenticate`` on, both sides prove they hold a shared secret of their keyrings.
+With TLS, the server accepts plain TCP and does the TLS handshake itself, so that every
+refusal (plain TCP or HTTP on a TLS port, a certificate that does not verify, a wrong or
+unknown secret) is one warning line naming the peer and the reason, and a plain minispark
+client is told in its own framing which file to pass. Anything that is not a well-formed
+frame of the endpoint's message union closes that one connection with a logged reason; the
+daemon keeps serving everyone else.
 
 Writes go straight to the transport (asyncio flushes at once when the socket is idle and
 buffers while a write is in flight), so a message never waits for a batching timer.
@@ -16,8 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
+import dataclasses
 import inspect
 import logging
 import os
@@ -29,19 +30,16 @@ from typing import Any
 
 import msgspec
 
-from .conf import Conf
-from .protocol import (
-    PROTOCOL_VERSION,
-    Ack,
-    Challenge,
-    Failure,
-    Handshake,
-    Hello,
-    Message,
-    Proof,
-    Refused,
-    Welcome,
-)
+from . import tls
+from .conf import Conf, ConfError
+from .handshake import HandshakeError, Refusal
+from .handshake import answer as _answer
+from .handshake import challenge as _challenge
+from .handshake import check_proof as _check_proof
+from .handshake import check_welcome as _check_welcome
+from .handshake import hello as _hello
+from .keyring import Keyring
+from .protocol import Ack, Challenge, Failure, Handshake, Hello, Message, Refused
 
 log = logging.getLogger("minispark.rpc")
 
@@ -50,7 +48,25 @@ HEADER_BYTES = 4
 # The links that read no configuration of their own use the table's default, kept once there.
 DEFAULT_MAX_FRAME = Conf().get_bytes("minispark.rpc.maxFrameSize")
 HANDSHAKE_TIMEOUT_S = 10.0
-PROTOCOL_NAME = "minispark"
+TLS_PORT = f"this port speaks TLS: {tls.CA_HINT}"
+_HTTP_ON_TLS = (
+    b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+    b"This is a minispark RPC port and it speaks TLS.\n"
+)
+
+# HandshakeError is raised to rpc's callers, who know it by this module.
+__all__ = [
+    "BlockingClient",
+    "Connection",
+    "ConnectionClosed",
+    "HandshakeError",
+    "MalformedFrame",
+    "RpcError",
+    "Security",
+    "Server",
+    "connect",
+    "decode",
+]
 
 Handler = Callable[["Connection", Any], Any]
 CloseCallback = Callable[["Connection"], None]
@@ -68,51 +84,43 @@ class MalformedFrame(ValueError):
     """Bytes that are not a message this endpoint accepts."""
 
 
-class HandshakeError(ConnectionError):
-    """The peer is not a minispark process of our version, or the secret does not match."""
-
-
 @dataclass(frozen=True)
 class Security:
-    """How connections prove who they are: a shared secret and/or TLS contexts."""
+    """How connections prove who they are: a keyring of shared secrets and/or TLS contexts.
 
-    secret: bytes | None = None
+    ``client_ssl`` verifies servers against the cluster's CA and the dialled host name;
+    ``pin``, when set, replaces that check by the SHA-256 of the server's certificate (an
+    executor's link to its driver). ``files`` are loaded again into the contexts when they
+    change. ``secret`` is shorthand for a keyring of that one secret.
+    """
+
+    keyring: Keyring | None = None
     server_ssl: ssl.SSLContext | None = None
     client_ssl: ssl.SSLContext | None = None
     web_ssl: ssl.SSLContext | None = None  # HTTPS: our certificate, none asked of browsers
+    files: tls.CertFiles | None = None
+    pin: str | None = None
+    secret: dataclasses.InitVar[bytes | None] = None
 
+    def __post_init__(self, secret: bytes | None) -> None:
+        if secret is not None and self.keyring is None:
+            object.__setattr__(self, "keyring", Keyring.of(secret))
 
-def web_tls_context(cert: str, key: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context
+    @property
+    def tls(self) -> bool:
+        return self.client_ssl is not None
 
+    def serving(self, server_ssl: ssl.SSLContext) -> Security:
+        """The same links, with this context for our own server (a driver's ephemeral one)."""
+        return dataclasses.replace(self, server_ssl=server_ssl)
 
-def tls_contexts(cert: str, key: str, ca: str | None) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """RPC server and client contexts from PEM files.
+    def pinned(self, fingerprint: str) -> Security:
+        """For links to a server known by its certificate's SHA-256 rather than by the CA."""
+        return dataclasses.replace(self, client_ssl=tls.pinned_context(), pin=fingerprint)
 
-    With a CA file both sides verify the peer's certificate against it (mutual TLS: every
-    cluster member holds a certificate from the same CA). Host names are not checked because
-    cluster members are often addressed by IP; the CA is the trust anchor.
-    """
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert, key)
-    client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    client.check_hostname = False
-    client.load_cert_chain(cert, key)
-    if ca:
-        server.load_verify_locations(ca)
-        server.verify_mode = ssl.CERT_REQUIRED
-        client.load_verify_locations(ca)
-    else:
-        client.verify_mode = ssl.CERT_NONE
-    return server, client
-
-
-def _mac(secret: bytes | None, first: bytes, second: bytes) -> bytes:
-    if secret is None:
-        return b""
-    return hmac.new(secret, first + second, hashlib.sha256).digest()
+    def refresh(self) -> None:
+        if self.files is not None:
+            self.files.refresh()
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -145,8 +153,14 @@ async def _read_frame(reader: asyncio.StreamReader, max_frame: int) -> bytes:
 
 
 async def _read_handshake(reader: asyncio.StreamReader) -> Message:
+    header = await reader.readexactly(HEADER_BYTES)
+    if header[:2] == b"\x16\x03":  # a TLS record: handshake, version 3.x
+        raise HandshakeError("a TLS client on a port without TLS (TLS is off here)")
     # Handshake frames are tiny; a peer that announces a big one is not one of ours.
-    _, _, message = decode(_handshake_decoder, await _read_frame(reader, 4096))
+    size = int.from_bytes(header, "big")
+    if size > 4096:
+        raise ValueError(f"frame of {size} bytes exceeds the limit of 4096 bytes")
+    _, _, message = decode(_handshake_decoder, await reader.readexactly(size))
     assert isinstance(message, Message)
     return message
 
@@ -327,9 +341,13 @@ class Server:
 
     async def start(self, host: str, port: int) -> int:
         """Listen and return the bound port (useful when ``port`` is 0)."""
-        self._server = await asyncio.start_server(
-            self._accept, host, port, ssl=self._security.server_ssl
-        )
+        if self._security.tls and self._security.server_ssl is None:
+            raise ConfError(
+                f"TLS is on but this {self.name} has no certificate: set minispark.ssl.certFile "
+                "and minispark.ssl.keyFile to its PEM files"
+            )
+        # Plain TCP even with TLS: _accept does the TLS handshake, to name each refusal.
+        self._server = await asyncio.start_server(self._accept, host, port)
         sockets = self._server.sockets
         return int(sockets[0].getsockname()[1])
 
@@ -340,11 +358,17 @@ class Server:
             conn.close("server stopping")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
+        peer = _peer_name(writer)
         try:
-            role = await asyncio.wait_for(
-                _server_handshake(reader, writer, self._security.secret), HANDSHAKE_TIMEOUT_S
-            )
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT_S):
+                if self._security.server_ssl is not None:
+                    # Before any await: nothing may read the client's first bytes but TLS.
+                    self._security.refresh()
+                    await _start_tls(writer, self._security.server_ssl)
+                role = await _server_handshake(reader, writer, self._security.keyring)
+        except ssl.SSLError as exc:
+            self._refuse(writer, peer, tls.refusal(exc))
+            return
         except (
             HandshakeError,
             TimeoutError,
@@ -352,9 +376,7 @@ class Server:
             asyncio.IncompleteReadError,
             ConnectionError,
         ) as exc:
-            self.refused += 1
-            log.warning("%s refused a connection from %s: %s", self.name, peer, _describe(exc))
-            writer.close()
+            self._refuse(writer, peer, _describe(exc))
             return
         conn = Connection(
             reader,
@@ -368,85 +390,122 @@ class Server:
         self.connections.add(conn)
         await conn.run()
 
+    def _refuse(self, writer: asyncio.StreamWriter, peer: str, reason: str) -> None:
+        self.refused += 1
+        log.warning("%s refused a connection from %s: %s", self.name, peer, reason)
+        writer.close()
+
     def _closed(self, conn: Connection) -> None:
         self.connections.discard(conn)
         if self._on_close is not None:
             self._on_close(conn)
 
 
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if peer else "an unknown peer"
+
+
+async def _start_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext) -> None:
+    """The server's TLS handshake on an accepted plain connection. A client that speaks
+    plain TCP or HTTP gets a plain answer saying so (written through a duplicate of the
+    socket, which outlives the transport that the failed handshake closes)."""
+    raw = writer.get_extra_info("socket")
+    spare = socket.socket(fileno=os.dup(raw.fileno()))
+    try:
+        await writer.start_tls(context)
+    except ssl.SSLError as exc:
+        reason = getattr(exc, "reason", None)
+        answer = {
+            "WRONG_VERSION_NUMBER": _frame(ONE_WAY, 0, Refused(reason=TLS_PORT)),
+            "HTTP_REQUEST": _HTTP_ON_TLS,
+        }.get(reason or "")
+        if answer is not None:
+            with contextlib.suppress(OSError):
+                spare.send(answer)  # small, into an empty socket buffer: never blocks
+        raise
+    except ConnectionError:
+        # asyncio clients close without an alert when they reject our certificate.
+        raise HandshakeError(
+            "the client closed the connection during the TLS handshake (if it rejected our "
+            "certificate, it says why: an untrusted CA or a name it did not dial)"
+        ) from None
+    finally:
+        spare.close()
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "no handshake within the time limit"
-    if isinstance(exc, asyncio.IncompleteReadError):
+    if isinstance(exc, HandshakeError):
+        return str(exc)
+    if isinstance(exc, asyncio.IncompleteReadError | ConnectionError):
         return "connection closed during the handshake"
-    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, HandshakeError) else str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 async def _server_handshake(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, secret: bytes | None
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, keyring: Keyring | None
 ) -> str:
-    hello = await _read_handshake(reader)
-    if not isinstance(hello, Hello) or hello.protocol != PROTOCOL_NAME:
-        raise HandshakeError("not a minispark handshake")
-    if hello.version != PROTOCOL_VERSION:
-        reason = f"protocol version {hello.version} is not supported (this is {PROTOCOL_VERSION})"
-        writer.write(_frame(ONE_WAY, 0, Refused(reason=reason)))
-        raise HandshakeError(reason)
-    nonce = os.urandom(16)
-    writer.write(
-        _frame(ONE_WAY, 0, Challenge(version=PROTOCOL_VERSION, nonce=nonce, auth=bool(secret)))
-    )
-    proof = await _read_handshake(reader)
-    if not isinstance(proof, Proof):
-        raise HandshakeError("expected a proof after the challenge")
-    if secret is not None and not hmac.compare_digest(proof.mac, _mac(secret, nonce, hello.nonce)):
-        writer.write(_frame(ONE_WAY, 0, Refused(reason="authentication failed")))
-        raise HandshakeError(f"authentication failed for a {hello.role or 'peer'}: wrong secret")
-    writer.write(_frame(ONE_WAY, 0, Welcome(mac=_mac(secret, hello.nonce, nonce))))
-    return hello.role
-
-
-def _hello(role: str) -> Hello:
-    return Hello(protocol=PROTOCOL_NAME, version=PROTOCOL_VERSION, role=role, nonce=os.urandom(16))
-
-
-def _answer_challenge(challenge: Message, hello: Hello, secret: bytes | None) -> Proof:
-    """The client's side of the handshake, free of I/O so both clients share it."""
-    if isinstance(challenge, Refused):
-        raise HandshakeError(f"refused: {challenge.reason}")
-    if not isinstance(challenge, Challenge):
-        raise HandshakeError("the server did not answer with a challenge")
-    if challenge.auth and secret is None:
-        raise HandshakeError(
-            "the server requires authentication: set spark.authenticate=true and the same "
-            "spark.authenticate.secret"
-        )
-    if not challenge.auth and secret is not None:
-        raise HandshakeError(
-            "spark.authenticate is on here but off on the server: set it on both sides"
-        )
-    return Proof(mac=_mac(secret, challenge.nonce, hello.nonce))
-
-
-def _check_welcome(
-    welcome: Message, hello: Hello, proof_nonce: bytes, secret: bytes | None
-) -> None:
-    if isinstance(welcome, Refused):
-        raise HandshakeError(f"refused: {welcome.reason}")
-    expected = _mac(secret, hello.nonce, proof_nonce)
-    if not isinstance(welcome, Welcome) or not hmac.compare_digest(welcome.mac, expected):
-        raise HandshakeError("the server could not prove it holds the shared secret")
+    greeting = await _read_handshake(reader)
+    try:
+        sent, secret = _challenge(greeting, keyring)
+        writer.write(_frame(ONE_WAY, 0, sent))
+        assert isinstance(greeting, Hello)
+        try:
+            proof = await _read_handshake(reader)
+        except asyncio.IncompleteReadError:
+            if sent.auth:
+                raise HandshakeError(
+                    f"a {greeting.role or 'peer'} left after the challenge without proving a "
+                    "secret (it has none configured?)"
+                ) from None
+            raise
+        writer.write(_frame(ONE_WAY, 0, _check_proof(proof, greeting, sent, secret)))
+    except Refusal as refusal:
+        writer.write(_frame(ONE_WAY, 0, Refused(reason=refusal.told)))
+        raise
+    return greeting.role
 
 
 async def _client_handshake(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, secret: bytes | None, role: str
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    keyring: Keyring | None,
+    role: str,
+    address: str,
 ) -> None:
-    hello = _hello(role)
-    writer.write(_frame(ONE_WAY, 0, hello))
-    challenge = await _read_handshake(reader)
-    writer.write(_frame(ONE_WAY, 0, _answer_challenge(challenge, hello, secret)))
-    assert isinstance(challenge, Challenge)
-    _check_welcome(await _read_handshake(reader), hello, challenge.nonce, secret)
+    sent = _hello(role, keyring)
+    writer.write(_frame(ONE_WAY, 0, sent))
+    theirs = await _read_handshake(reader)
+    proof, secret = _answer(theirs, sent, keyring, address)
+    writer.write(_frame(ONE_WAY, 0, proof))
+    assert isinstance(theirs, Challenge)
+    _check_welcome(await _read_handshake(reader), sent, theirs, secret, address)
+
+
+async def _open(
+    host: str, port: int, security: Security
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    context = security.client_ssl
+    if context is None:
+        return await asyncio.open_connection(host, port)
+    security.refresh()
+    try:
+        reader, writer = await asyncio.open_connection(
+            host, port, ssl=context, server_hostname=host
+        )
+    except ssl.SSLError as exc:
+        # Off the loop: explaining a name mismatch reads the certificate over a new socket.
+        raise HandshakeError(await asyncio.to_thread(tls.client_error, exc, host, port)) from None
+    if security.pin is not None:
+        ssl_object = writer.get_extra_info("ssl_object")
+        try:
+            tls.check_pin(ssl_object.getpeercert(binary_form=True), security.pin, f"{host}:{port}")
+        except ssl.SSLError as exc:
+            writer.close()
+            raise HandshakeError(str(exc.args[0])) from None
+    return reader, writer
 
 
 async def connect(
@@ -462,11 +521,14 @@ async def connect(
     max_frame: int = DEFAULT_MAX_FRAME,
 ) -> Connection:
     """Open, handshake and start reading; the returned connection is ready to use."""
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(host, port, ssl=security.client_ssl), timeout
-    )
+    reader, writer = await asyncio.wait_for(_open(host, port, security), timeout)
     try:
-        await asyncio.wait_for(_client_handshake(reader, writer, security.secret, role), timeout)
+        await asyncio.wait_for(
+            _client_handshake(reader, writer, security.keyring, role, f"{host}:{port}"), timeout
+        )
+    except asyncio.IncompleteReadError:
+        writer.close()
+        raise HandshakeError(_closed_early(host, port, security)) from None
     except BaseException:
         writer.close()
         raise
@@ -485,12 +547,17 @@ async def connect(
     return conn
 
 
+def _closed_early(host: str, port: int, security: Security) -> str:
+    hint = "" if security.tls else f" (if it speaks TLS, {tls.CA_HINT})"
+    return f"{host}:{port} closed the connection during the handshake{hint}"
+
+
 _background: set[asyncio.Task[None]] = set()
 
 
 class BlockingClient:
     """A synchronous client for processes without an event loop (task processes fetching
-    shuffle blocks). Same frames, same handshake; one request at a time."""
+    shuffle blocks). Same frames, same handshake, same checks; one request at a time."""
 
     def __init__(
         self,
@@ -502,14 +569,25 @@ class BlockingClient:
         inbound: Any,
         timeout: float = 30.0,
     ) -> None:
+        self._address = f"{host}:{port}"
         sock = socket.create_connection((host, port), timeout=timeout)
-        if security.client_ssl is not None:
-            sock = security.client_ssl.wrap_socket(sock)
-        self._sock = sock
-        self._decoder = _decoder_for(inbound)
-        self._next_id = 1
         try:
-            self._handshake(security.secret, role)
+            if security.client_ssl is not None:
+                security.refresh()
+                try:
+                    sock = security.client_ssl.wrap_socket(sock, server_hostname=host)
+                except ssl.SSLError as exc:
+                    raise HandshakeError(tls.client_error(exc, host, port)) from None
+                if security.pin is not None:
+                    der = sock.getpeercert(binary_form=True)
+                    try:
+                        tls.check_pin(der, security.pin, self._address)
+                    except ssl.SSLError as exc:
+                        raise HandshakeError(str(exc.args[0])) from None
+            self._sock = sock
+            self._decoder = _decoder_for(inbound)
+            self._next_id = 1
+            self._handshake(security.keyring, role)
         except BaseException:
             sock.close()
             raise
@@ -526,18 +604,19 @@ class BlockingClient:
         while remaining:
             chunk = self._sock.recv(min(remaining, 1 << 20))
             if not chunk:
-                raise ConnectionClosed("the server closed the connection")
+                raise ConnectionClosed(f"{self._address} closed the connection")
             chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)
 
-    def _handshake(self, secret: bytes | None, role: str) -> None:
-        hello = _hello(role)
-        self._sock.sendall(_frame(ONE_WAY, 0, hello))
-        _, _, challenge = self._read(_handshake_decoder, 4096)
-        self._sock.sendall(_frame(ONE_WAY, 0, _answer_challenge(challenge, hello, secret)))
+    def _handshake(self, keyring: Keyring | None, role: str) -> None:
+        sent = _hello(role, keyring)
+        self._sock.sendall(_frame(ONE_WAY, 0, sent))
+        _, _, theirs = self._read(_handshake_decoder, 4096)
+        proof, secret = _answer(theirs, sent, keyring, self._address)
+        self._sock.sendall(_frame(ONE_WAY, 0, proof))
         _, _, welcome = self._read(_handshake_decoder, 4096)
-        _check_welcome(welcome, hello, challenge.nonce, secret)
+        _check_welcome(welcome, sent, theirs, secret, self._address)
 
     def ask(self, message: Message) -> Message:
         request_id = self._next_id

@@ -221,6 +221,19 @@ KNOWN: dict[str, Key] = _table(
         "znode root for leader election and persisted state",
     ),
     Key(
+        "spark.deploy.zookeeper.sasl.username",
+        None,
+        "str",
+        "SASL (DIGEST-MD5) user the masters log in to ZooKeeper as; set: their znodes get "
+        "ACL sasl:<user> only, and an open tree is taken over",
+    ),
+    Key(
+        "spark.deploy.zookeeper.sasl.passwordFile",
+        None,
+        "str",
+        "File whose first line is the ZooKeeper SASL password of that user",
+    ),
+    Key(
         "spark.deploy.recoveryDirectory",
         None,
         "str",
@@ -242,7 +255,12 @@ KNOWN: dict[str, Key] = _table(
         minimum=_SHORTEST_TIMEOUT,
     ),
     # Security.
-    Key("spark.authenticate", "false", "bool", "Shared-secret auth on RPC and HTTP"),
+    Key(
+        "spark.authenticate",
+        "false",
+        "bool",
+        "Shared-secret auth on RPC and HTTP; unset, on when a secret is configured",
+    ),
     Key("spark.authenticate.secret", None, "str", "The shared secret"),
     Key(
         "spark.authenticate.secret.file",
@@ -256,10 +274,27 @@ KNOWN: dict[str, Key] = _table(
         "bool",
         "Also require the secret on /healthz, /readyz and /metrics (with spark.authenticate)",
     ),
-    Key("minispark.ssl.enabled", "false", "bool", "TLS for RPC and web"),
+    Key(
+        "minispark.ssl.enabled",
+        "false",
+        "bool",
+        "TLS for RPC and web; unset, on when minispark.ssl.caFile is set",
+    ),
     Key("minispark.ssl.certFile", None, "str", "PEM certificate chain"),
     Key("minispark.ssl.keyFile", None, "str", "PEM private key"),
-    Key("minispark.ssl.caFile", None, "str", "PEM CA bundle that peers are verified against"),
+    Key(
+        "minispark.ssl.caFile",
+        None,
+        "str",
+        "PEM CA bundle that servers are verified against; alone, it turns TLS on for a client",
+    ),
+    Key(
+        "minispark.driver.certSha256",
+        None,
+        "str",
+        "Internal, set by the driver: the SHA-256 of its ephemeral certificate, which "
+        "executors pin",
+    ),
     # RPC.
     Key(
         "minispark.rpc.maxFrameSize",

@@ -18,13 +18,15 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from .. import __version__
-from ..appconf import shareable
+from ..appconf import DRIVER_CERT_KEY, shareable
 from ..conf import Conf, ConfError
 from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
 from ..protocol import UnpersistRdd
 from ..rdd.contextapi import ContextAPI
 from ..rdd.sparkconf import SparkConf
+from ..rpc import Security
 from ..security import security_from_conf
+from . import tlscert
 from .appclient import AppClient, ExecutorHandle
 from .eventloop import LoopThread
 from .localcluster import LocalClusterProcesses
@@ -63,6 +65,19 @@ def _driver_host(conf: Conf, master: tuple[str, int]) -> str:
             return str(probe.getsockname()[0])
         except OSError:
             return "127.0.0.1"
+
+
+def _driver_security(settings: Conf, host: str) -> tuple[Security, dict[str, str]]:
+    """The driver's links, and the settings it tells the master. With TLS, our server gets an
+    ephemeral certificate that executors pin (see driver/tlscert.py): a driver needs no
+    certificate from the cluster's CA, only ca.pem to verify the master."""
+    security = security_from_conf(settings)
+    shared = shareable(settings.items())
+    if security.tls:
+        cert = tlscert.make(host)
+        security = security.serving(cert.context)
+        shared[DRIVER_CERT_KEY] = cert.fingerprint
+    return security, shared
 
 
 class SparkContext(ContextAPI):
@@ -119,16 +134,18 @@ class SparkContext(ContextAPI):
             self._local = LocalClusterProcesses(spec, dict(self._conf.getAll()))
             url = self._local.start()
         masters = parse_master_url(url)
+        host = _driver_host(settings, masters[0])
+        security, shared = _driver_security(settings, host)
         self._loop = LoopThread()
         self._client = AppClient(
             masters=masters,
-            security=security_from_conf(settings),
-            host=_driver_host(settings, masters[0]),
+            security=security,
+            host=host,
             name=self.appName,
             memory_per_executor_mb=settings.get_size_mb("spark.executor.memory"),
             cores_per_executor=settings.get_int_or_none("spark.executor.cores"),
             max_cores=settings.get_int_or_none("spark.cores.max"),
-            conf=shareable(settings.items()),
+            conf=shared,
         )
         self._scheduler = JobScheduler(
             self._client.ready_executors,

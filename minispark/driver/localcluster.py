@@ -27,6 +27,7 @@ from pathlib import Path
 from ..conf import Conf
 from ..daemon import ORPHAN_DIR_ENV, PARENT_PID_ENV
 from ..masterurl import LocalCluster
+from ..security import keyring_from_conf, tls_enabled
 
 log = logging.getLogger("minispark.localcluster")
 
@@ -54,9 +55,10 @@ class LocalClusterProcesses:
         self.conf_pairs = [f"{k}={v}" for k, v in conf.items() if k.startswith(SHARED_PREFIXES)]
         # With TLS on, the web port speaks HTTPS; these are our own daemons on loopback, so
         # the readiness poll need not verify their certificate.
-        self.tls = Conf(conf).get_bool("minispark.ssl.enabled")
+        # (minispark.ssl.caFile alone turns TLS on, in the daemons as everywhere.)
+        self.tls = tls_enabled(Conf(conf))
         # With auth on, /json needs the secret like every other page but the probes.
-        keyring = Conf(conf).keyring() if Conf(conf).get_bool("spark.authenticate") else None
+        keyring = keyring_from_conf(Conf(conf))
         self.web_headers = (
             {"Authorization": f"Bearer {keyring.current().decode()}"} if keyring else {}
         )

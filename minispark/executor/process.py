@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from .. import appconf, rpc
+from ..appconf import DRIVER_CERT_KEY
 from ..conf import Conf, ConfError
 from ..masterurl import parse_host_port
 from ..protocol import (
@@ -74,6 +75,7 @@ class Executor:
     def __init__(self, args: argparse.Namespace, conf: Conf) -> None:
         self.args = args
         self.security = security_from_conf(conf)
+        self.driver_security = _driver_link(self.security, conf)
         self.conf = conf
         self.done = asyncio.Event()
         self.exit_code = 0
@@ -158,7 +160,9 @@ class Executor:
         sys.path.insert(0, str(target))
         log.info("fetched %d application files from the driver", len(names))
 
-    async def _connect(self, address: str, code: int, why: str) -> rpc.Connection:
+    async def _connect(
+        self, address: str, code: int, why: str, security: rpc.Security
+    ) -> rpc.Connection:
         """A link whose loss ends this executor (fate sharing with worker and driver)."""
         host, port = parse_host_port(address)
         return await rpc.connect(
@@ -166,19 +170,23 @@ class Executor:
             port,
             inbound=ToExecutor,
             handler=self.handle,
-            security=self.security,
+            security=security,
             role="executor",
             on_close=lambda c: self._exit(code, why),
         )
 
     async def run(self) -> int:
-        worker = await self._connect(self.args.worker_url, 1, "lost the connection to the worker")
+        worker = await self._connect(
+            self.args.worker_url, 1, "lost the connection to the worker", self.security
+        )
         worker.send(
             ExecutorAttached(
                 app_id=self.args.app_id, exec_id=self.args.executor_id, pid=os.getpid()
             )
         )
-        self.driver = await self._connect(self.args.driver_url, 0, "the driver went away")
+        self.driver = await self._connect(
+            self.args.driver_url, 0, "the driver went away", self.driver_security
+        )
         hello = RegisterExecutor(
             exec_id=self.args.executor_id,
             host=self.args.hostname,
@@ -209,6 +217,20 @@ class Executor:
         self.pool.stop()
         await self.driver.drain()
         return self.exit_code
+
+
+def _driver_link(security: rpc.Security, conf: Conf) -> rpc.Security:
+    """The driver has no certificate from the cluster's CA: with TLS, its link is checked
+    against the fingerprint it put in the application's settings instead."""
+    if not security.tls:
+        return security
+    pin = (conf.get(DRIVER_CERT_KEY) or "").strip()
+    if not pin:
+        raise ConfError(
+            f"TLS is on but the application's settings lack {DRIVER_CERT_KEY}: the driver "
+            "must be a minispark version that makes its own certificate"
+        )
+    return security.pinned(pin)
 
 
 def executor_conf() -> Conf:

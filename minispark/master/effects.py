@@ -79,6 +79,7 @@ class Announce:
     host: str
     port: int
     message: MasterChanged
+    pin: str | None = None  # a driver's certificate SHA-256: it has no CA-signed one
 
 
 @dataclass(frozen=True)

@@ -263,8 +263,8 @@ class Master:
                     self.note_app_number(app.id)
                 case AddDriver(record):
                     self.drivers.recovered(record)
-                case Announce(host, port, news):
-                    self._spawn(announce(host, port, news, self.security))
+                case Announce(host, port, news, pin):
+                    self._spawn(announce(host, port, news, self.security, pin))
                 case CompleteAfter(seconds):
                     timeout = functools.partial(self._check_recovery, timed_out=True)
                     self._recovery_timer = asyncio.get_running_loop().call_later(seconds, timeout)

@@ -18,6 +18,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from .. import rpc
+from ..appconf import DRIVER_CERT_KEY
 from ..conf import Conf
 from ..masterurl import parse_host_port
 from ..protocol import AppState, MasterChanged, MasterStatus, ToMaster, WorkerState
@@ -46,6 +47,7 @@ from .persistence import (
     WorkerRecord,
     ZooKeeperEngine,
 )
+from .zkauth import login_from, take_over
 
 log = logging.getLogger("minispark.master.recovery")
 
@@ -60,6 +62,8 @@ class Recovery:
     def __init__(self, conf: Conf) -> None:
         self.mode = conf.get_choice("spark.deploy.recoveryMode")
         self.conf = conf
+        # Read now, so that a missing password file stops the master before it serves.
+        self.login = login_from(conf) if self.mode == "ZOOKEEPER" else None
         self.url = ""  # this master's identity in the election, known once it serves
         self.store = Store(BlackHole())
         self.agent: Monarchy | ZooKeeperElection | None = None
@@ -85,14 +89,20 @@ class Recovery:
         url = self.conf.require("spark.deploy.zookeeper.url")
         root = self.conf.get_str("spark.deploy.zookeeper.dir").rstrip("/")
         session = self.conf.get_duration_s("minispark.zookeeper.sessionTimeout")
+        login = self.login
         client = KazooClient(
             hosts=url,
             timeout=session,
             connection_retry=KazooRetry(max_tries=-1, delay=0.2, max_delay=2.0),
             command_retry=KazooRetry(max_tries=3, delay=0.1, max_delay=1.0),
+            **(login.client_options() if login else {}),
         )
 
         def connected() -> None:
+            if login is not None:
+                # Before the election and the first write: an open tree left by a master
+                # without SASL becomes ours, records and all.
+                take_over(client, root, client.default_acl)
             self.store.engine = ZooKeeperEngine(client, root)
             log.info("connected to ZooKeeper at %s; waiting in the election", url)
 
@@ -102,6 +112,7 @@ class Recovery:
             root=root,
             identifier=self.url,
             on_connected=connected,
+            refusal=login.refusal(url) if login else None,
         )
 
     def stop(self) -> None:
@@ -128,7 +139,7 @@ class Recovery:
         return [
             *restored,
             SetStatus(MasterStatus.RECOVERING),
-            *(Announce(host, port, announcement) for host, port in filter(None, addresses)),
+            *(Announce(*address, announcement, pin) for address, pin in filter(None, addresses)),
             CompleteAfter(timeout),
         ]
 
@@ -180,17 +191,26 @@ def _restored(record: Record, default_cores: int) -> AddWorker | AddApp | AddDri
     ))  # fmt: skip
 
 
-def _address_of(effect: AddWorker | AddApp | AddDriver) -> tuple[str, int] | None:
-    """Where to announce the new leader: workers and drivers of applications listen."""
+def _address_of(
+    effect: AddWorker | AddApp | AddDriver,
+) -> tuple[tuple[str, int], str | None] | None:
+    """Where to announce the new leader: workers and drivers of applications listen. A
+    driver's certificate is pinned by the fingerprint in its settings."""
     if isinstance(effect, AddWorker):
-        return effect.worker.host, effect.worker.port
+        return (effect.worker.host, effect.worker.port), None
     if isinstance(effect, AddApp):
-        return parse_host_port(effect.app.desc.driver_url)
+        return parse_host_port(effect.app.desc.driver_url), effect.app.desc.conf.get(
+            DRIVER_CERT_KEY
+        )
     return None
 
 
-async def announce(host: str, port: int, message: MasterChanged, security: Security) -> None:
+async def announce(
+    host: str, port: int, message: MasterChanged, security: Security, pin: str | None = None
+) -> None:
     """Tell one recovered worker or driver that we lead; it then re-registers with us."""
+    if pin and security.tls:
+        security = security.pinned(pin)
     try:
         conn = await rpc.connect(host, port, inbound=ToMaster, handler=lambda c, x: None,
                                  security=security, role="master", timeout=3.0)  # fmt: skip

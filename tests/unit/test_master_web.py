@@ -16,7 +16,7 @@ from minispark.conf import Conf
 from minispark.master.model import AppInfo, WorkerInfo
 from minispark.master.view import MasterActions, MasterView
 from minispark.master.web import start_web
-from minispark.rpc import web_tls_context
+from minispark.tls import web_context
 from tests.certs import make_cluster_certs
 
 APP = p.ApplicationDescription(name="pi", user="u", driver_url="d:1", memory_per_executor_mb=1)
@@ -143,7 +143,8 @@ def test_https_port_refuses_plain_http_with_a_line_and_keeps_serving(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     certs = make_cluster_certs(tmp_path)
-    server_tls = web_tls_context(str(certs.cert), str(certs.key))
+    server_tls = web_context()
+    server_tls.load_cert_chain(certs.cert, certs.key)
     client_tls = ssl.create_default_context(cafile=str(certs.ca))  # checks 127.0.0.1 too
 
     async def plain(port: int, data: bytes) -> bytes:

@@ -73,7 +73,7 @@ def test_async_handlers_reply_when_done() -> None:
 @pytest.mark.parametrize(
     ("server_secret", "client_secret", "error"),
     [
-        (b"a", b"b", "authentication failed"),
+        (b"a", b"b", "no shared secret"),
         (b"a", None, "requires authentication"),
         (None, b"a", "off on the server"),
     ],

@@ -52,6 +52,7 @@ class Member:
         self.console_file = directory / "console.out"
         self._proc: subprocess.Popen[bytes] | None = None
         self._terminating = False
+        self.sasl = False  # whether its JVM is started with the JAAS file
 
     def __repr__(self) -> str:
         return f"<zk member {self.index} (myid {self.myid}) pid={self.pid} dir={self.directory}>"
@@ -81,7 +82,7 @@ class Member:
         self._terminating = False
         with self.console_file.open("ab") as console:
             self._proc = subprocess.Popen(
-                launch.argv(self.directory),
+                launch.argv(self.directory, sasl=self.sasl),
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,
@@ -133,7 +134,7 @@ class Ensemble:
     start() and, always, stop().
     """
 
-    def __init__(self, root: Path, size: int = 3) -> None:
+    def __init__(self, root: Path, size: int = 3, sasl: launch.Sasl | None = None) -> None:
         if size < 1:
             raise ValueError(f"an ensemble needs at least one member, not {size}")
         numbers = launch.free_ports(3 * size)
@@ -146,12 +147,25 @@ class Ensemble:
             data_dir = member.directory / "data"
             data_dir.mkdir(parents=True, exist_ok=True)
             (data_dir / "myid").write_text(f"{member.myid}\n")
-            (member.directory / "zoo.cfg").write_text(
-                launch.zoo_cfg(data_dir, member.ports.client, ports)
-            )
             (member.directory / "log4j.properties").write_text(
                 launch.log4j_properties(member.log_file)
             )
+            self.configure(member.index, sasl)
+
+    def configure(self, index: int, sasl: launch.Sasl | None) -> None:
+        """(Re)write member `index`'s zoo.cfg and JAAS file; a running member sees the change
+        when it restarts, as with the role's rolling restart."""
+        member = self.members[index]
+        servers = [m.ports for m in self.members]
+        cfg = launch.zoo_cfg(member.directory / "data", member.ports.client, servers, sasl)
+        (member.directory / "zoo.cfg").write_text(cfg)
+        jaas = member.directory / "jaas.conf"
+        jaas.unlink(missing_ok=True)
+        if sasl is not None:
+            # Passwords: readable by the member alone, as the role's 0600 file.
+            jaas.touch(mode=0o600)
+            jaas.write_text(launch.jaas_conf(sasl))
+        member.sasl = sasl is not None
 
     def __enter__(self) -> Ensemble:
         try:

@@ -55,6 +55,25 @@ class Ports:
     election: int
 
 
+QUORUM_USER = "zkquorum"
+
+
+@dataclass(frozen=True)
+class Sasl:
+    """DIGEST-MD5 for clients (`clients`: name -> password) and between members.
+
+    `learner_required` and `server_required` are the two halves of the quorum switch: the
+    documented rolling upgrade turns on enableSasl everywhere first, then requires it.
+    `enforce` refuses every request from a client session that did not authenticate.
+    """
+
+    clients: dict[str, str]
+    quorum_password: str
+    learner_required: bool = True
+    server_required: bool = True
+    enforce: bool = False
+
+
 def problem() -> str | None:
     """Why members cannot be launched on this machine, in one line; None if they can."""
     missing = [tool for tool in ("java", "setpriv") if shutil.which(tool) is None]
@@ -67,8 +86,12 @@ def problem() -> str | None:
     )
 
 
-def argv(member_dir: Path) -> list[str]:
-    """The command that runs the member whose files are in `member_dir`, in the foreground."""
+def argv(member_dir: Path, sasl: bool = False) -> list[str]:
+    """The command that runs the member whose files are in `member_dir`, in the foreground.
+
+    With `sasl`, the JVM reads the member's jaas.conf (written by `jaas_conf`).
+    """
+    jaas = [f"-Djava.security.auth.login.config={member_dir / 'jaas.conf'}"] if sasl else []
     return [
         # The JVM is killed if the thread that started it dies, so a test run that is itself
         # killed (SIGKILL, os._exit on a hard timeout) leaves no JVM behind holding ports.
@@ -77,6 +100,7 @@ def argv(member_dir: Path) -> list[str]:
         "KILL",
         "java",
         *JVM_OPTIONS,
+        *jaas,
         f"-Dlog4j.configuration={(member_dir / 'log4j.properties').as_uri()}",
         "-cp",
         ":".join(str(jar) for jar in CLASSPATH),
@@ -85,7 +109,9 @@ def argv(member_dir: Path) -> list[str]:
     ]
 
 
-def zoo_cfg(data_dir: Path, client_port: int, servers: list[Ports]) -> str:
+def zoo_cfg(
+    data_dir: Path, client_port: int, servers: list[Ports], sasl: Sasl | None = None
+) -> str:
     """The zoo.cfg of one member; `servers[i]` are the ports of the member with myid i + 1."""
     lines = [
         f"tickTime={TICK_MS}",
@@ -103,11 +129,38 @@ def zoo_cfg(data_dir: Path, client_port: int, servers: list[Ports]) -> str:
         # An fsync per write only adds latency here: a killed JVM's writes are in the page cache.
         "forceSync=no",
     ]
+    if sasl is not None:
+        lines += sasl_cfg(sasl)
     lines += [
         f"server.{myid}={LOOPBACK}:{ports.peer}:{ports.election}"
         for myid, ports in enumerate(servers, start=1)
     ]
     return "\n".join(lines) + "\n"
+
+
+def sasl_cfg(sasl: Sasl) -> list[str]:
+    """The zoo.cfg lines that turn on SASL, as the zookeeper role writes them."""
+    lines = [
+        "authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
+        "quorum.auth.enableSasl=true",
+        f"quorum.auth.learnerRequireSasl={str(sasl.learner_required).lower()}",
+        f"quorum.auth.serverRequireSasl={str(sasl.server_required).lower()}",
+    ]
+    if sasl.enforce:
+        lines += ["enforce.auth.enabled=true", "enforce.auth.schemes=sasl"]
+    return lines
+
+
+def jaas_conf(sasl: Sasl) -> str:
+    """Server: the clients' accounts; QuorumServer/QuorumLearner: the members' account."""
+    users = "".join(f'\n    user_{name}="{password}"' for name, password in sasl.clients.items())
+    digest = "org.apache.zookeeper.server.auth.DigestLoginModule required"
+    return (
+        f"Server {{\n  {digest}{users};\n}};\n"
+        f'QuorumServer {{\n  {digest}\n    user_{QUORUM_USER}="{sasl.quorum_password}";\n}};\n'
+        f'QuorumLearner {{\n  {digest}\n    username="{QUORUM_USER}"\n'
+        f'    password="{sasl.quorum_password}";\n}};\n'
+    )
 
 
 def log4j_properties(log_file: Path) -> str:
