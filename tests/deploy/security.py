@@ -98,8 +98,13 @@ def tls_exchange(address: str, ctx: ssl.SSLContext, payload: bytes) -> str:
             socket.create_connection((host, int(port)), timeout=TIMEOUT) as raw,
             ctx.wrap_socket(raw, server_hostname=host) as tls,
         ):
-            tls.sendall(payload)
-            answer = tls.recv(4096)
+            if payload:
+                tls.sendall(payload)
+            tls.settimeout(3.0)  # a server that waits for us is not a refusal
+            try:
+                answer = tls.recv(4096)
+            except TimeoutError:
+                return "answered: nothing yet (the server waits)"
     except (OSError, ssl.SSLError) as exc:
         return f"refused: {type(exc).__name__}: {exc}"
     return f"answered: {answer[:200]!r}" if answer else "refused: closed without an answer"
