@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,6 +60,27 @@ def _junit_times(directory: Path) -> list[tuple[float, str]]:
             name = re.sub(r"^\[[^\]]+\]\s*", "", case.get("name", ""))
             times[name] = max(times.get(name, 0.0), float(case.get("time", "0")))
     return [(seconds, name) for name, seconds in times.items()]
+
+
+LIBRARY = REPO / "roles" / "minispark" / "library"
+PREFLIGHT_LIBRARY = REPO / "roles" / "preflight" / "library"
+
+
+def run_module(name: str, args: dict[str, Any], tmp_path: Path, check: bool = False) -> Any:
+    """One run of a module of the roles' libraries, as Ansible runs it (the file as a program,
+    its arguments in a file); the parsed answer, failed ones too (with their msg)."""
+    library = PREFLIGHT_LIBRARY if name == "minispark_warning" else LIBRARY
+    args_file = tmp_path / f"args-{name}.json"
+    args_file.write_text(
+        json.dumps({"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check}})
+    )
+    done = subprocess.run(
+        [sys.executable, str(library / f"{name}.py"), str(args_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return json.loads(done.stdout)
 
 
 def playbook(

@@ -8,9 +8,12 @@ nothing. The tests run in this order and build on each other (one lab per module
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,8 @@ import pytest
 from minispark.deploy import wheelhouse
 from minispark.ops import probes
 from minispark.ops.gate import wait_until
-from tests.deploy.ansible import REPO, Run, playbook
+from tests.deploy import security
+from tests.deploy.ansible import REPO, Run, playbook, run_module
 from tests.deploy.conftest import TIMINGS
 from tests.lab.lab import Lab
 
@@ -106,12 +110,15 @@ def test_zookeeper_has_one_leader_and_two_followers(deployed: Lab) -> None:
 
 
 def test_one_master_alive_two_standby(deployed: Lab) -> None:
-    statuses = sorted(probes.master_state(web)["status"] for web in _web(deployed, MASTERS))
+    statuses = sorted(
+        probes.master_state(web, **security.auth(deployed))["status"]
+        for web in _web(deployed, MASTERS)
+    )
     assert statuses == ["ALIVE", "STANDBY", "STANDBY"]
 
 
 def test_workers_offer_what_their_hosts_allow(deployed: Lab) -> None:
-    _, state = probes.leading_state(_web(deployed, MASTERS))
+    _, state = probes.leading_state(_web(deployed, MASTERS), **security.auth(deployed))
     offered = {
         w["host"]: (w["cores"], w["memory"]) for w in state["workers"] if w["state"] == "ALIVE"
     }
@@ -145,16 +152,284 @@ def test_example_job_runs_on_the_deployed_cluster(deployed: Lab) -> None:
     assert abs(float(match.group(1)) - 3.14159) < 0.05
 
 
+# ---- secure by default: the sample inventory's security settings, untouched ----------------
+
+ROTATION_JOB = """
+import os, sys, time
+from minispark import SparkConf, SparkContext
+
+stop = sys.argv[1]
+conf = SparkConf().setAppName("rotation").set("spark.ui.showConsoleProgress", "false")
+with SparkContext(conf=conf) as sc:
+    rounds = total = 0
+    started = time.monotonic()
+    while not os.path.exists(stop) and time.monotonic() - started < 1200:
+        # A shuffle each round: executors fetch from workers over new, authenticated links.
+        r = rounds
+        pairs = sc.parallelize(range(200), 8).map(lambda x, r=r: (x % 10, x + r))
+        total += sum(v for _, v in pairs.reduceByKey(lambda a, b: a + b).collect())
+        rounds += 1
+        print(f"ROUND {rounds} {total}", flush=True)
+print(f"DONE {rounds} {total}", flush=True)
+"""
+
+
+def _master_url(lab: Lab) -> str:
+    return "minispark://" + ",".join(f"{lab.host(h).address}:7077" for h in MASTERS)
+
+
+def _leader_web(lab: Lab) -> str:
+    web = probes.leader(_web(lab, MASTERS), **security.auth(lab))
+    assert web is not None
+    return web
+
+
+def test_auth_and_tls_are_on_on_every_host(deployed: Lab) -> None:
+    creds = security.credentials(deployed)
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o700
+    for name in ("minispark.secret", "ca.key", "zookeeper.secret", "zookeeper-quorum.secret"):
+        assert stat.S_IMODE((creds / name).stat().st_mode) == 0o600, name
+    for host in MASTERS + WORKERS:
+        conf = deployed.ssh(host, "cat /etc/minispark/minispark-defaults.conf").stdout
+        for line in (
+            "spark.authenticate true",
+            "spark.authenticate.secret.file /etc/minispark/secret",
+            "minispark.ssl.enabled true",
+            "minispark.ssl.certFile /etc/minispark/tls/host.pem",
+            "minispark.ssl.keyFile /etc/minispark/tls/host.key",
+            "minispark.ssl.caFile /etc/minispark/tls/ca.pem",
+        ):
+            assert line in conf.splitlines(), (host, line, conf)
+        assert ("spark.deploy.zookeeper.sasl.username minispark" in conf) == (host in MASTERS)
+        modes = deployed.ssh(
+            host, "stat -c '%n %a %U' /etc/minispark/secret /etc/minispark/tls/host.key"
+        ).stdout.split("\n")
+        assert all(m.endswith(" 600 minispark") for m in modes if m), (host, modes)
+        # The host's copy of the secret is the controller's.
+        on_host = deployed.ssh(host, "cat /etc/minispark/secret").stdout.strip()
+        assert on_host == security.secret_of(creds / "minispark.secret"), host
+
+
+def test_every_daemon_serves_its_ca_signed_certificate_with_its_names(deployed: Lab) -> None:
+    ctx = security.context(security.credentials(deployed) / "ca.pem")
+    for host in MASTERS + WORKERS:
+        port = 8080 if host in MASTERS else 8081
+        # Verified against the CA and the address dialled (an IP SAN).
+        status, _ = security.https(f"{deployed.host(host).address}:{port}", "/healthz", ctx)
+        assert status == 200, host
+
+
+def test_unauthenticated_access_is_refused(deployed: Lab) -> None:
+    creds = security.credentials(deployed)
+    ctx = security.context(creds / "ca.pem")
+    leader = _leader_web(deployed)
+    request = {
+        "action": "CreateSubmissionRequest",
+        "appResource": "job.py",
+        "clientSparkVersion": "3.5.0",
+        "mainClass": "org.apache.spark.deploy.PythonRunner",
+        "sparkProperties": {"spark.app.name": "intruder", "spark.master": _master_url(deployed)},
+        "environmentVariables": {},
+        "appArgs": [],
+        "files": {"job.py": "cHJpbnQoMSkK"},
+    }
+    create = "/v1/submissions/create"
+    status, _ = security.https(leader, create, ctx, method="POST", body=request)
+    assert status == 401
+    status, _ = security.https(leader, create, ctx, method="POST", body=request, secret="wrong")
+    assert status == 401
+    status, _ = security.https(leader, "/json", ctx, secret="wrong")
+    assert status == 401
+    status, body = security.https(
+        leader, "/json", ctx, secret=security.secret_of(creds / "minispark.secret")
+    )
+    assert status == 200 and json.loads(body)["status"] == "ALIVE"
+    # Plain HTTP on the HTTPS port gets no page; the master serves on.
+    plain = security.plain_http(leader, "/json")
+    assert not plain.startswith("HTTP 200"), plain
+    assert security.https(leader, "/healthz", ctx)[0] == 200
+
+
+def test_a_client_certificate_from_another_ca_is_refused(deployed: Lab, tmp_path: Path) -> None:
+    stranger = tmp_path / "stranger"
+    made = run_module(
+        "minispark_pki",
+        {"dir": str(stranger), "hosts": [{"name": "intruder", "sans": ["intruder"]}]},
+        tmp_path,
+    )
+    assert made["changed"] is True
+    client = (stranger / "hosts" / "intruder.pem", stranger / "hosts" / "intruder.key")
+    ca = security.credentials(deployed) / "ca.pem"
+    leader = _leader_web(deployed)
+    host = leader.rpartition(":")[0]
+    rpc = f"{host}:7077"
+    # The RPC port verifies a presented certificate against the cluster CA and hangs up on
+    # a foreign one. (The web ports ask browsers for no certificate: none is presented there.)
+    refused = security.tls_exchange(rpc, security.context(ca, client), b"")
+    assert refused.startswith("refused"), refused
+    # Without a client certificate the same port keeps the TLS connection open for us.
+    kept = security.tls_exchange(rpc, security.context(ca), b"")
+    assert kept.startswith("answered"), kept
+    assert security.https(leader, "/healthz", security.context(ca))[0] == 200
+
+
+def test_zookeeper_refuses_an_anonymous_read_of_the_masters_tree(deployed: Lab) -> None:
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NoAuthError
+
+    hosts = ",".join(_zookeepers(deployed))
+    anonymous = KazooClient(hosts=hosts, timeout=10)
+    anonymous.start(timeout=30)
+    try:
+        with pytest.raises(NoAuthError):
+            anonymous.get_children("/spark")
+        with pytest.raises(NoAuthError):
+            anonymous.get("/spark")
+    finally:
+        anonymous.stop()
+        anonymous.close()
+    password = (security.credentials(deployed) / "zookeeper.secret").read_text().strip()
+    sasl = {"mechanism": "DIGEST-MD5", "username": "minispark", "password": password}
+    masters = KazooClient(hosts=hosts, timeout=10, sasl_options=sasl)
+    masters.start(timeout=30)
+    try:
+        assert masters.get_children("/spark"), "the masters' tree is empty"
+    finally:
+        masters.stop()
+        masters.close()
+
+
+def test_a_driver_needs_only_the_secret_and_the_ca(deployed: Lab, tmp_path: Path) -> None:
+    creds = security.credentials(deployed)
+    pi = REPO / "examples" / "pi.py"
+    url = _master_url(deployed)
+    done = security.submit(
+        url,
+        pi,
+        "4",
+        secret_file=creds / "minispark.secret",
+        ca_file=creds / "ca.pem",
+        workdir=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    match = re.search(r"Pi is roughly (\d\.\d+)", done.stdout)
+    assert match is not None and abs(float(match.group(1)) - 3.14159) < 0.05, done.stdout
+    # Forgetting a file: one line that names it.
+    without_secret = security.submit(
+        url, pi, "4", secret_file=None, ca_file=creds / "ca.pem", workdir=tmp_path
+    )
+    assert without_secret.returncode != 0
+    assert "spark.authenticate.secret.file" in without_secret.stderr, without_secret.stderr
+    assert "Traceback" not in without_secret.stderr, without_secret.stderr
+    without_ca = security.submit(
+        url, pi, "4", secret_file=creds / "minispark.secret", ca_file=None, workdir=tmp_path
+    )
+    assert without_ca.returncode != 0
+    assert "minispark.ssl.caFile" in without_ca.stderr, without_ca.stderr
+
+
+def _daemon_pids(lab: Lab) -> dict[str, str]:
+    return {
+        f"{host}/{unit}": _main_pid(lab, host, unit)
+        for host in MASTERS + WORKERS
+        for unit in UNITS[host[0]]
+    }
+
+
+def _rounds(output: Path) -> list[tuple[int, int]]:
+    text = output.read_text() if output.exists() else ""
+    return [(int(r), int(t)) for r, t in re.findall(r"^ROUND (\d+) (\d+)$", text, re.M)]
+
+
+def test_rotation_during_a_job_keeps_it_right_and_retires_the_old_secret(
+    deployed: Lab, tmp_path: Path, deploy_args: tuple[str, ...]
+) -> None:
+    creds = security.credentials(deployed)
+    ctx = security.context(creds / "ca.pem")
+    old = security.secret_of(creds / "minispark.secret")
+    old_file = tmp_path / "old.secret"
+    old_file.write_text(old + "\n")
+    webs = _web(deployed, MASTERS) + [f"{deployed.host(w).address}:8081" for w in WORKERS]
+    served_before = {web: security.served_sha256(web) for web in webs}
+    pids_before = _daemon_pids(deployed)
+    program, stop, output = tmp_path / "rotation.py", tmp_path / "stop", tmp_path / "job.out"
+    program.write_text(ROTATION_JOB)
+    command = security.submit_command(
+        _master_url(deployed),
+        program,
+        str(stop),
+        secret_file=creds / "minispark.secret",
+        ca_file=creds / "ca.pem",
+    )
+    with output.open("w") as out:
+        job = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=security.driver_env(tmp_path / "conf"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        started = wait_until(
+            lambda: (len(_rounds(output)) >= 3, output.read_text()[-500:]),
+            consecutive=1,
+            interval=1.0,
+            timeout=300,
+        )
+        assert started.passed, started.reason
+        run = playbook("rotate_credentials.yml", deployed.inventory, *deploy_args)
+        _assert_ok(run)
+        TIMINGS.append(f"rotate_credentials.yml during a job: {run.seconds:.0f}s")
+        during = len(_rounds(output))
+        # Nothing restarted: the daemons re-read the secret and certificate files.
+        assert _daemon_pids(deployed) == pids_before
+        stop.touch()
+        assert job.wait(timeout=600) == 0, output.read_text()[-3000:]
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
+    rounds = _rounds(output)
+    # Every round's sum is exact: 200 values, each plus its round number.
+    expected = sum(sum(range(200)) + 200 * r for r in range(len(rounds)))
+    assert re.search(rf"^DONE {len(rounds)} {expected}$", output.read_text(), re.M), rounds[-3:]
+    assert len(rounds) > during >= 3
+    new = security.secret_of(creds / "minispark.secret")
+    assert new != old and (creds / "minispark.secret").read_text() == new + "\n"
+    for host in MASTERS + WORKERS:
+        assert deployed.ssh(host, "cat /etc/minispark/secret").stdout == new + "\n", host
+    # The old secret is refused, on the web ports and over RPC; the new one works.
+    leader = _leader_web(deployed)
+    assert security.https(leader, "/json", ctx, secret=old)[0] == 401
+    assert security.https(leader, "/json", ctx, secret=new)[0] == 200
+    refused = security.submit(
+        _master_url(deployed),
+        REPO / "examples" / "pi.py",
+        "2",
+        secret_file=old_file,
+        ca_file=creds / "ca.pem",
+        workdir=tmp_path,
+    )
+    assert refused.returncode != 0, refused.stdout
+    # Every daemon serves its new certificate, still from the cluster CA.
+    for web in webs:
+        assert security.served_sha256(web) != served_before[web], web
+        assert security.https(web, "/healthz", ctx)[0] == 200, web
+    again = _site(deployed, tmp_path, deploy_args)
+    _assert_ok(again)
+    assert set(again.changed.values()) == {0}, again.changed
+
+
 def test_standby_takes_over_when_the_leader_host_dies(deployed: Lab) -> None:
     webs = _web(deployed, MASTERS)
-    leader_web = probes.leader(webs)
+    leader_web = probes.leader(webs, **security.auth(deployed))
     assert leader_web is not None
     leader_host = next(h for h in MASTERS if leader_web.startswith(deployed.host(h).address + ":"))
     deployed.kill_host(leader_host)
     survivors = [h for h in MASTERS if h != leader_host]
 
     def new_leader() -> tuple[bool, str]:
-        found = probes.leader(_web(deployed, survivors))
+        found = probes.leader(_web(deployed, survivors), **security.auth(deployed))
         return found is not None, f"leader: {found}"
 
     assert wait_until(new_leader, consecutive=2, interval=1.0, timeout=120).passed
@@ -164,7 +439,10 @@ def test_standby_takes_over_when_the_leader_host_dies(deployed: Lab) -> None:
     # rejoins as a standby.
     deployed.start_host(leader_host)
     rejoined = wait_until(
-        lambda: (probes.master_state(leader_web)["status"] == "STANDBY", "waiting"),
+        lambda: (
+            probes.master_state(leader_web, **security.auth(deployed))["status"] == "STANDBY",
+            "waiting",
+        ),
         consecutive=2,
         interval=1.0,
         timeout=180,
@@ -195,7 +473,7 @@ def _main_pid(lab: Lab, host: str, unit: str) -> str:
 
 def test_upgrade_rolls_a_new_release_leader_last(deployed: Lab, tmp_path: Path) -> None:
     webs = _web(deployed, MASTERS)
-    leader_before = probes.leader(webs)
+    leader_before = probes.leader(webs, **security.auth(deployed))
     zookeeper_pids = {h: _main_pid(deployed, h, "zookeeper") for h in MASTERS}
     directory = _bumped_wheelhouse(tmp_path)
     run = playbook(
@@ -214,11 +492,11 @@ def test_upgrade_rolls_a_new_release_leader_last(deployed: Lab, tmp_path: Path) 
         version = deployed.ssh(host, "/opt/minispark/venv/bin/minispark --version").stdout
         assert version.strip() == "minispark 0.1.1", (host, version)
     # The leader went last, so leadership moved once, to an already upgraded standby.
-    leader_after = probes.leader(webs)
+    leader_after = probes.leader(webs, **security.auth(deployed))
     assert leader_after is not None and leader_after != leader_before
     # Nothing of ZooKeeper's changed, so no member restarted.
     assert {h: _main_pid(deployed, h, "zookeeper") for h in MASTERS} == zookeeper_pids
-    _, state = probes.leading_state(webs)
+    _, state = probes.leading_state(webs, **security.auth(deployed))
     assert sorted(w["host"] for w in state["workers"] if w["state"] == "ALIVE") == sorted(
         deployed.host(w).address for w in WORKERS
     )
@@ -235,19 +513,19 @@ def test_a_dead_worker_is_removed_then_added_back(
     try:
         run = playbook("remove_node.yml", deployed.inventory, *remove)
         assert run.returncode == 0, run.explain()
-        assert probes.worker_registered(webs, address) is None
+        assert probes.worker_registered(webs, address, **security.auth(deployed)) is None
     finally:
         # It comes back (its unit still enabled, so its worker registers again); removing
         # it now also uninstalls it from the host.
         deployed.start_host("w3")
     run = playbook("remove_node.yml", deployed.inventory, *remove)
     _assert_ok(run)
-    assert probes.worker_registered(webs, address) is None
+    assert probes.worker_registered(webs, address, **security.auth(deployed)) is None
     gone = deployed.ssh("w3", "ls /etc/systemd/system/minispark-worker.service", check=False)
     assert gone.returncode != 0
     run = playbook("scale.yml", deployed.inventory, *deploy_args, "--limit", "w3")
     _assert_ok(run)
-    worker = probes.worker_registered(webs, address)
+    worker = probes.worker_registered(webs, address, **security.auth(deployed))
     assert worker is not None and worker["cores"] == 1
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from minispark.ops import checks, probes
 from minispark.ops.gate import wait_until
+from tests.deploy import security
 from tests.deploy.ansible import REPO, Run, playbook
 from tests.deploy.conftest import LAB_EXTRA_VARS, TIMINGS
 from tests.lab.lab import Lab
@@ -113,7 +114,7 @@ def wait_healthy(lab: Lab) -> None:
     """Every worker ALIVE at the one leader, checked a few times in a row."""
 
     def healthy() -> tuple[bool, str]:
-        _, state = probes.leading_state(webs(lab))
+        _, state = probes.leading_state(webs(lab), **security.auth(lab))
         alive = {w["host"] for w in state["workers"] if w["state"] == "ALIVE"}
         wanted = {lab.host(h).address for h in WORKERS}
         return alive == wanted, f"ALIVE workers: {sorted(alive)}"
@@ -133,7 +134,9 @@ class LeaderWatch:
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                current = master_named(self.lab, probes.leader(webs(self.lab), timeout=1.0))
+                current = master_named(
+                    self.lab, probes.leader(webs(self.lab), timeout=1.0, **security.auth(self.lab))
+                )
             except probes.ProbeError:
                 current = None
             if not self.seen or self.seen[-1][1] != current:
@@ -254,7 +257,7 @@ def test_status_shows_the_deployed_cluster(deployed: Lab) -> None:
 
 def test_dry_runs_change_nothing(deployed: Lab) -> None:
     before = start_times(deployed)
-    leader = probes.leader(webs(deployed))
+    leader = probes.leader(webs(deployed), **security.auth(deployed))
     for args in (
         ("rolling-restart", "--group", "all", "--dry-run"),
         ("upgrade", "--build", "--dry-run"),
@@ -268,7 +271,7 @@ def test_dry_runs_change_nothing(deployed: Lab) -> None:
     plan = fab(deployed, "rolling-restart", "--group", "all", "--dry-run").stdout
     assert plan.startswith("Plan: rolling restart of all, 9 steps:")
     assert changed(before, start_times(deployed)) == set()
-    assert probes.leader(webs(deployed)) == leader
+    assert probes.leader(webs(deployed), **security.auth(deployed)) == leader
     wait_healthy(deployed)  # in particular: w1 was not decommissioned
 
 
@@ -277,7 +280,7 @@ def test_rolling_restart_of_everything_while_a_job_runs(deployed: Lab) -> None:
     start_job(deployed)
     first = wait_rounds(deployed, 3)
     before = start_times(deployed)
-    old_leader = master_named(deployed, probes.leader(webs(deployed)))
+    old_leader = master_named(deployed, probes.leader(webs(deployed), **security.auth(deployed)))
     started = time.monotonic()
     with watching_leaders(deployed) as watch:
         # fab's own -i names the inventory too (the form in the issue); the helper adds the
@@ -297,7 +300,7 @@ def test_rolling_restart_of_everything_while_a_job_runs(deployed: Lab) -> None:
     assert status == "0", job_output(deployed)[-3000:]
     assert during > first, "the job made no progress during the roll"
     assert total == rounds * ROUND + 100 * rounds * (rounds - 1) // 2, (rounds, total)
-    _, state = probes.leading_state(webs(deployed))
+    _, state = probes.leading_state(webs(deployed), **security.auth(deployed))
     apps = {a["name"]: a["state"] for a in state["completedapps"]}
     assert apps.get("rolljob") == "FINISHED", state["completedapps"]
     assert "FAILED" not in apps.values(), state["completedapps"]
@@ -361,7 +364,7 @@ def test_a_failing_health_gate_stops_the_roll_and_it_resumes(deployed: Lab) -> N
 
 
 def test_failover_reports_the_time_without_a_leader(deployed: Lab) -> None:
-    old = master_named(deployed, probes.leader(webs(deployed)))
+    old = master_named(deployed, probes.leader(webs(deployed), **security.auth(deployed)))
     assert old is not None
     done = fab(deployed, "failover")
     assert done.returncode == 0, explain(done)
@@ -369,8 +372,15 @@ def test_failover_reports_the_time_without_a_leader(deployed: Lab) -> None:
                       done.stdout, re.M)  # fmt: skip
     assert moved is not None, done.stdout
     assert moved.group(1) == old and moved.group(2) != old
-    assert master_named(deployed, probes.leader(webs(deployed))) == moved.group(2)
-    assert probes.master_state(f"{deployed.host(old).address}:8080")["status"] == "STANDBY"
+    assert master_named(
+        deployed, probes.leader(webs(deployed), **security.auth(deployed))
+    ) == moved.group(2)
+    assert (
+        probes.master_state(f"{deployed.host(old).address}:8080", **security.auth(deployed))[
+            "status"
+        ]
+        == "STANDBY"
+    )
     line = f"fab failover {old} -> {moved.group(2)}: no leader for {moved.group(3)} ms"
     print(line)
     TIMINGS.append(line)
@@ -382,13 +392,13 @@ def test_decommission_and_recommission_a_worker(deployed: Lab) -> None:
     done = fab(deployed, "decommission", "w3", "--drain-timeout", "10")
     assert done.returncode == 0, explain(done)
     assert "Decommissioned worker-" in done.stdout and "on w3 through m" in done.stdout
-    _, state = probes.leading_state(webs(deployed))
+    _, state = probes.leading_state(webs(deployed), **security.auth(deployed))
     on_w3 = {w["state"] for w in state["workers"] if w["host"] == address}
     assert "DECOMMISSIONED" in on_w3 and "ALIVE" not in on_w3, state["workers"]
 
     done = fab(deployed, "recommission", "w3")
     assert done.returncode == 0, explain(done)
-    check = checks.WorkerAlive(webs(deployed), address)
+    check = checks.WorkerAlive(webs(deployed), address, **security.auth(deployed))
     assert wait_until(check, consecutive=2, interval=1.0, timeout=60).passed
     wait_healthy(deployed)
 
