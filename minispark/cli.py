@@ -21,6 +21,7 @@ from typing import NoReturn
 from . import __version__
 from .conf import KNOWN, Conf, ConfError, env_defaults, load, parse_size_mb
 from .conf.keys import IntKey
+from .handshake import HandshakeError
 from .masterurl import DEFAULT_MASTER_PORT, MasterUrlError, parse_local_cluster, parse_master_url
 from .submitclient import ClientError
 
@@ -335,6 +336,11 @@ def run_submit(args: argparse.Namespace) -> int:
         runpy.run_path(str(app), run_name="__main__")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except HandshakeError as exc:
+        # The cluster refused this driver (a missing secret or CA, a name mismatch): the
+        # message names the fix, a traceback through the user's program would only hide it.
+        print(f"minispark submit: error: {exc}", file=sys.stderr)
+        return 1
     finally:
         _stop_active_context()
     return 0

@@ -16,7 +16,7 @@ from minispark import SparkConf, SparkContext
 from minispark.protocol import Hello, Refused, RegisterWorker
 from tests.certs import Pki, tls_conf
 
-from .harness import Cluster, app_conf, http, url_of, wait_for
+from .harness import Cluster, app_conf, cli, http, url_of, wait_for
 
 SECRET = "correct horse battery staple"
 AUTH = ("spark.authenticate=true", f"spark.authenticate.secret={SECRET}")
@@ -62,6 +62,24 @@ def test_driver_without_the_secret_gets_a_clear_error(cluster: Cluster) -> None:
     master = cluster.master(*AUTH)
     with pytest.raises(ConnectionError, match="requires authentication"):
         SparkContext(conf=_conf(url_of(master)))
+
+
+def test_submit_without_the_secret_says_which_file_to_pass_in_one_line(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    master = cluster.master(*AUTH)
+    app = tmp_path / "count.py"
+    app.write_text(
+        "from minispark import SparkContext\n"
+        "with SparkContext(appName='count') as sc:\n"
+        "    print(sc.parallelize(range(10)).count())\n"
+    )
+    done = cli("submit", "--master", url_of(master), str(app))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "requires authentication" in lines[0]
+    assert "spark.authenticate.secret.file" in lines[0]
 
 
 def test_secret_on_one_side_only_is_refused_by_the_client(cluster: Cluster) -> None:
