@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from minispark import SparkConf
+from minispark.conf import Conf
 from minispark.driver.localcluster import free_port
+from minispark.security import auth_enabled
 
 T = TypeVar("T")
 GUARD_S = 60.0
@@ -194,14 +196,11 @@ def url_of(master: Daemon) -> str:
 
 
 def web_headers(pairs: list[str]) -> dict[str, str]:
-    """The Authorization header a daemon started with these settings asks of web clients."""
-    conf = dict(pair.partition("=")[::2] for pair in pairs)
-    secret = conf.get("spark.authenticate.secret")
-    if not secret and conf.get("spark.authenticate.secret.file"):
-        secret = Path(conf["spark.authenticate.secret.file"]).read_text().split("\n")[0].strip()
-    if conf.get("spark.authenticate") != "true" or not secret:
-        return {}
-    return {"Authorization": f"Bearer {secret}"}
+    """The Authorization header a daemon started with these settings asks of web clients
+    (the daemons' own rule: a secret alone turns auth on, a file's first line is presented)."""
+    conf = Conf(dict(pair.partition("=")[::2] for pair in pairs))
+    keyring = conf.keyring() if auth_enabled(conf) else None
+    return {"Authorization": f"Bearer {keyring.current().decode()}"} if keyring else {}
 
 
 def _status(url: str, headers: dict[str, str] | None = None) -> int:
