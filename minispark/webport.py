@@ -18,6 +18,8 @@ from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from typing import Any
 
+from . import tls
+
 log = logging.getLogger(__name__)
 
 TLS_HANDSHAKE_RECORD = 0x16
@@ -48,6 +50,7 @@ class RefusalLog:
             return False
         if len(self._last) > 10_000:  # many peers: forget the old ones rather than grow
             self._last = {k: t for k, t in self._last.items() if now - t < self._window}
+            self._quiet = {k: n for k, n in self._quiet.items() if k in self._last}
         self._last[key] = now
         quiet = self._quiet.pop(key, 0)
         more = f" ({quiet} more from {host} not logged)" if quiet else ""
@@ -130,8 +133,11 @@ class WebPort:
                     ssl=self._ssl,
                     ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S,
                 )
-        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+        except OSError as exc:  # TimeoutError and ssl.SSLError are OSErrors
             sock.close()
+            if isinstance(exc, ssl.SSLError):  # worded as the RPC ports word it
+                self._refusals.refused(peer, tls.refusal(exc))
+                return
             if isinstance(exc, TimeoutError):
                 reason = "no TLS handshake in time"
             else:
@@ -183,8 +189,6 @@ def _header(request: bytes, name: bytes) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLError):
-        return exc.reason or str(exc)
     if isinstance(exc, ConnectionError):
         # What a client that rejects our certificate looks like from here under TLS 1.3.
         return "the peer hung up during the handshake: does it trust our CA?"
