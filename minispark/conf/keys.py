@@ -27,10 +27,18 @@ IntKey = Literal[
     "spark.worker.ui.port",
     "spark.worker.initialRegistrationRetries",
     "spark.worker.maxRegistrationRetries",
+    "spark.ui.port",
+    "spark.port.maxRetries",
+    "spark.ui.retainedJobs",
+    "spark.ui.retainedStages",
+    "spark.ui.retainedTasks",
+    "spark.history.ui.port",
+    "spark.history.retainedApplications",
 ]
 OptionalIntKey = Literal[
     "spark.executor.cores",
     "minispark.driver.maxAttempts",
+    "spark.history.fs.cleaner.maxNum",
     "spark.cores.max",
     "spark.default.parallelism",
     "spark.deploy.defaultCores",
@@ -46,11 +54,18 @@ DurationKey = Literal[
     "spark.worker.cleanup.appDataTtl",
     "spark.deploy.recoveryTimeout",
     "minispark.zookeeper.sessionTimeout",
+    "spark.history.fs.update.interval",
+    "spark.history.fs.cleaner.interval",
+    "spark.history.fs.cleaner.maxAge",
 ]
 ChoiceKey = Literal["spark.deploy.recoveryMode"]
 BoolKey = Literal[
     "spark.driver.supervise",
     "spark.ui.showConsoleProgress",
+    "spark.ui.enabled",
+    "spark.eventLog.enabled",
+    "spark.eventLog.compress",
+    "spark.history.fs.cleaner.enabled",
     "spark.standalone.submit.waitAppCompletion",
     "spark.deploy.spreadOut",
     "spark.decommission.enabled",

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from tests.lab import aptsource, cgroups, files, latency, procs, ssh
+from tests.lab import aptsource, cgroups, files, latency, network, procs, ssh
 from tests.lab.errors import LabError
 from tests.lab.state import HostState
 
@@ -148,6 +148,7 @@ def power_cut(host: HostState, timeout: float = 30.0) -> None:
         procs.wait_dead(host.proc, timeout)
     host.pid = host.start = None
     _remove_propagate_dir(host.name)
+    network.wait_link_gone(network.veth(host.name), timeout)
 
 
 def wait_stopped(host: HostState, timeout: float) -> None:

@@ -6,12 +6,15 @@ lab subnet; each one is recorded in the lab state so teardown can undo exactly i
 
 from __future__ import annotations
 
+import time
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from tests.lab import shell
 from tests.lab.errors import LabError
 
+# How long a dead host's link may linger before teardown deletes it itself.
+LINGER_S = 5.0
 IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 RULE_COMMENT = "minispark-lab"
 
@@ -29,6 +32,24 @@ def link_up(name: str) -> bool:
     """Whether the link exists and is administratively up (a cut host's link is not)."""
     flags = Path("/sys/class/net", name, "flags")
     return flags.exists() and int(flags.read_text(), 16) & 1 == 1
+
+
+def wait_link_gone(name: str, timeout: float) -> None:
+    """Wait for a dead host's link to go, deleting it if it lingers.
+
+    The kernel frees a network namespace (and the veth end inside it, which takes the
+    bridge end along) in a work queue after the namespace's last process has died, so the
+    link can outlive the host by a moment; booting the host again meanwhile fails in nspawn
+    with "Failed to add new veth interfaces: File exists".
+    """
+    deadline = time.monotonic() + min(timeout, LINGER_S)
+    while link_exists(name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if link_exists(name):
+        # "Cannot find device" here means the kernel freed it between the check and the call.
+        shell.run(["ip", "link", "del", name], check=False)
+    if link_exists(name):
+        raise LabError(f"link {name} of a stopped host stays; remove it: ip link del {name}")
 
 
 def create_bridge(bridge: str, gateway: IPv4Address, network: IPv4Network) -> None:
