@@ -6,7 +6,8 @@ log is ``<dir>/<app id>[.gz].inprogress``; ``stop`` renames it to ``<app id>[.gz
 driver that dies leaves an ``.inprogress`` log that the history server lists as incomplete.
 
 Lines are buffered in memory and written by a background thread at least every second,
-and at once at the end of every job, so posting an event costs one ``json.dumps``. A
+and at once at the end of every job, so posting an event costs one JSON encoding (msgspec's
+encoder: 1.6 µs for a task's two events where ``json.dumps`` took 19 µs). A
 flush never fsyncs: the log is for people, and a crash loses at most the last second.
 (Object stores keep nothing until the file is closed: an ``s3://`` log appears at stop.)
 """
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import json
 import logging
 import threading
 import uuid
 from typing import Any
 
 import fsspec.core  # type: ignore[import-untyped]
+import msgspec
 
 from ..appstatus import events
 from ..conf import Conf, ConfError
@@ -48,7 +49,8 @@ class EventLogWriter:
         self.path = ""  # the final path, once the app id is known
         self._file: Any = None
         self._raw: Any = None
-        self._lines: list[str] = []
+        self._lines: list[bytes] = []
+        self._encode = msgspec.json.Encoder().encode
         self._lock = threading.Lock()  # guards _lines and _file between poster and flusher
         self._stopped = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -69,7 +71,7 @@ class EventLogWriter:
             ) from None
 
     def __call__(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, separators=(",", ":")) + "\n"
+        line = self._encode(event) + b"\n"
         kind = event["Event"]
         with self._lock:
             self._lines.append(line)
@@ -103,7 +105,7 @@ class EventLogWriter:
         with self._lock:
             if self._file is None or not self._lines:
                 return
-            data, self._lines = "".join(self._lines).encode(), []
+            data, self._lines = b"".join(self._lines), []
             self._file.write(data)
             self._file.flush()
 
