@@ -323,6 +323,7 @@ class RegisterApplication(Message):
     # Executor ids below this were used already: a leader that never heard of the app must
     # not hand them out again (the driver still knows the old executors by those ids).
     next_exec_id: int = 0
+    ui_url: str = ""  # the driver's application UI, for the master's page to link to
 
 
 class UnregisterApplication(Message):
@@ -342,6 +343,9 @@ class ExecutorAdded(Message):
     host: str
     cores: int
     memory_mb: int
+    # The worker's web UI, which serves the executor's stdout and stderr (/logPage/): the
+    # driver's UI links there. Empty from a master older than the application UI.
+    worker_webui_url: str = ""
 
 
 class ExecutorUpdated(Message):
@@ -441,11 +445,38 @@ class ForgetStage(Message):
     stage_attempt: int
 
 
+class TaskMetrics(msgspec.Struct, kw_only=True):
+    """What one task attempt cost, measured in its task process (Spark's TaskMetrics).
+
+    Mutable on purpose: the task process adds to one instance as the task runs."""
+
+    run_time_ms: int = 0  # wall time from receiving the task to having its result
+    cpu_time_ns: int = 0  # the task process's user + system CPU over the same span
+    result_bytes: int = 0  # the serialised result sent back
+    peak_rss_bytes: int = 0  # the task process's peak resident size during the task
+    memory_spilled_bytes: int = 0  # resident bytes held when the task spilled (estimate)
+    disk_spilled_bytes: int = 0  # bytes of the spill files written
+    input_bytes: int = 0  # bytes read by source partitions (text files, parallelize slices)
+    input_records: int = 0
+    output_bytes: int = 0
+    output_records: int = 0
+    shuffle_remote_blocks: int = 0  # shuffle segments fetched from another worker
+    shuffle_local_blocks: int = 0  # segments read from this host's files directly
+    shuffle_fetch_wait_ms: int = 0  # time spent waiting for segments
+    shuffle_remote_bytes: int = 0
+    shuffle_local_bytes: int = 0
+    shuffle_read_records: int = 0
+    shuffle_write_bytes: int = 0  # bytes of the map output's data file
+    shuffle_write_time_ns: int = 0
+    shuffle_write_records: int = 0
+
+
 class TaskFinished(Message):
     task_id: int
     result: bytes  # pickled return value (result tasks) or map output location (map tasks)
     accumulators: bytes  # pickled {accumulator id: update}
     spills: int = 0  # times the task spilled to disk for lack of memory
+    metrics: TaskMetrics | None = None  # None from an executor older than the event log
 
 
 class TaskFailed(Message):
@@ -454,6 +485,8 @@ class TaskFailed(Message):
     traceback: str  # the remote traceback, for the driver to show
     fetch_failed_shuffle: int = -1  # a shuffle input was missing: recompute, do not count
     fetch_failed_map: int = -1
+    metrics: TaskMetrics | None = None  # None when the task process died, or an old peer
+    error_class: str = ""  # the exception's qualified class name, when there was one
 
 
 class ExecutorExiting(Message):

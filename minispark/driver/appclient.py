@@ -13,12 +13,14 @@ import asyncio
 import getpass
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from .. import rpc
+from ..appstatus import events as ev
 from ..masterlink import Endpoint, MasterLink, NoLeader, Retries
 from ..protocol import (
     ApplicationDescription,
@@ -60,6 +62,16 @@ class ExecutorHandle:
     conn: rpc.Connection | None = None  # set once the executor registers with us
     pid: int = 0
     worker_url: str = ""
+    worker_webui_url: str = ""  # where the worker serves this executor's logs
+    announced: bool = False  # its ExecutorAdded event was posted
+
+    @property
+    def log_urls(self) -> dict[str, str]:
+        """Spark's executor "Log Urls": the worker's log page for each stream."""
+        if not self.worker_webui_url:
+            return {}
+        base = f"{self.worker_webui_url.rstrip('/')}/logPage/?appId={{app}}&executorId="
+        return {kind: base + f"{self.exec_id}&logType={kind}" for kind in ("stdout", "stderr")}
 
     def send(self, message: Message) -> None:
         if self.conn is not None:
@@ -131,12 +143,17 @@ class AppClient:
         max_cores: int | None,
         conf: dict[str, str],
         on_change: Callable[[], None] = lambda: None,
+        events: Callable[[dict[str, Any]], None] | None = None,
+        on_registered: Callable[[str], None] = lambda app_id: None,
     ) -> None:
         self.masters = masters
         self.security = security
         self.host = host
         self.status = AppStatus()
         self.on_change = on_change
+        self.events = events
+        self.on_registered = on_registered  # once, with the app id: the application starts
+        self.ui_url = ""  # the driver's application UI, told to the master
         self._desc_args: dict[str, Any] = dict(
             name=name,
             user=os.environ.get("USER") or getpass.getuser(),
@@ -196,13 +213,19 @@ class AppClient:
     ) -> RegisteredApplication | str:
         """Asked again after a change of leader, with the id and executor ids we hold."""
         request = RegisterApplication(
-            app=self.desc, app_id=self.status.app_id, next_exec_id=self.status.next_exec_id
+            app=self.desc,
+            app_id=self.status.app_id,
+            next_exec_id=self.status.next_exec_id,
+            ui_url=self.ui_url,
         )
         reply = await conn.ask(request, timeout=10)
         return reply if isinstance(reply, RegisteredApplication) else "a standby"
 
     def _registered(self, conn: rpc.Connection, reply: RegisteredApplication) -> None:
+        first = not self.status.app_id
         self.status.app_id = reply.app_id
+        if first:
+            self.on_registered(reply.app_id)
         self.status.master_url = reply.master_url
         log.info(
             "registered as %s with master %s (epoch %d)",
@@ -254,9 +277,9 @@ class AppClient:
         if not self._link.current(message):
             return None  # from a deposed leader
         if isinstance(message, ExecutorAdded):
-            self.status.add_executor(
-                ExecutorHandle(message.exec_id, message.worker_id, message.host, message.cores)
-            )
+            handle = ExecutorHandle(message.exec_id, message.worker_id, message.host, message.cores)
+            handle.worker_webui_url = message.worker_webui_url
+            self.status.add_executor(handle)
             log.info(
                 "executor %d granted on %s (%d cores)",
                 message.exec_id,
@@ -292,6 +315,7 @@ class AppClient:
         if handle.worker_id:
             self.worker_urls[handle.worker_id] = m.worker_url
         conn.attachment = handle
+        self._announce(handle)
         log.info("executor %d registered from %s (pid %d)", m.exec_id, m.host, m.pid)
         self.on_change()
         self.listener.offer()
@@ -311,15 +335,45 @@ class AppClient:
         if m.state.finished:
             log.info("executor %d %s %s", m.exec_id, m.state, m.message)
             del self.status.executors[m.exec_id]
-            self.listener.executor_lost(m.exec_id, f"{m.state}: {m.message}")
+            reason = f"{m.state}: {m.message}"
+            self._removed(handle, reason)
+            self.listener.executor_lost(m.exec_id, reason)
 
     def _executor_closed(self, conn: rpc.Connection) -> None:
         handle = conn.attachment
         if isinstance(handle, ExecutorHandle) and handle.conn is conn:
             handle.conn = None
             self.on_change()
+            self._removed(handle, "its connection closed")
             if not self.stopping:
                 self.listener.executor_lost(handle.exec_id, "its connection closed")
+
+    def _announce(self, handle: ExecutorHandle) -> None:
+        """SparkListenerExecutorAdded, when the executor registers with us (as Spark's)."""
+        if self.events is None or handle.announced:
+            return
+        handle.announced = True
+        urls = {k: v.replace("{app}", self.status.app_id) for k, v in handle.log_urls.items()}
+        self.events(
+            ev.executor_added(
+                time_ms=time.time_ns() // 1_000_000,
+                exec_id=handle.exec_id,
+                host=handle.host,
+                cores=handle.cores,
+                log_urls=urls,
+            )
+        )
+
+    def _removed(self, handle: ExecutorHandle, reason: str) -> None:
+        """SparkListenerExecutorRemoved, once, for an executor that was announced."""
+        if self.events is None or not handle.announced:
+            return
+        handle.announced = False
+        self.events(
+            ev.executor_removed(
+                time_ms=time.time_ns() // 1_000_000, exec_id=handle.exec_id, reason=reason
+            )
+        )
 
     def ready_executors(self) -> list[ExecutorHandle]:
         return [

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import platform
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +21,7 @@ from typing import Any, ClassVar
 
 from .. import __version__
 from ..appconf import DRIVER_CERT_KEY, shareable
+from ..appstatus import events as ev
 from ..conf import Conf, ConfError
 from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
 from ..protocol import UnpersistRdd
@@ -26,9 +29,11 @@ from ..rdd.contextapi import ContextAPI
 from ..rdd.sparkconf import SparkConf
 from ..rpc import Security
 from ..security import security_from_conf
-from . import tlscert
+from . import eventlog, tlscert
 from .appclient import AppClient, ExecutorHandle
+from .callsite import call_site
 from .eventloop import LoopThread
+from .listener import EventBus
 from .localcluster import LocalClusterProcesses
 from .progress import for_console
 from .scheduler import JobScheduler
@@ -127,6 +132,17 @@ class SparkContext(ContextAPI):
         settings.validate()
         self._local: LocalClusterProcesses | None = None
         self._stopped = False
+        self._start_ms = time.time_ns() // 1_000_000
+        self._app_started = False
+        # Spark's listener bus. Its sinks are attached here, before anything posts: the
+        # event log (below) and the application store behind the UI (the UI's address
+        # goes to the master with the registration: set self._ui_url before _client.start).
+        self._bus = EventBus()
+        self._ui_url: str | None = None
+        self._event_log = eventlog.from_conf(settings)  # an unusable dir fails here, first
+        if self._event_log is not None:
+            self._bus.add(self._event_log)
+        events = self._bus.post if self._bus.active else None  # nobody listens: no events
         url = self.master
         spec = parse_local_cluster(url)
         if spec is not None:
@@ -146,12 +162,16 @@ class SparkContext(ContextAPI):
             cores_per_executor=settings.get_int_or_none("spark.executor.cores"),
             max_cores=settings.get_int_or_none("spark.cores.max"),
             conf=shared,
+            events=events,
+            on_registered=self._application_started,
         )
+        self._client.ui_url = self._ui_url or ""
         self._scheduler = JobScheduler(
             self._client.ready_executors,
             max_failures=settings.get_int("spark.task.maxFailures"),
             in_flight_per_core=settings.get_int("minispark.task.inFlightPerCore"),
             progress=for_console(settings.get_bool("spark.ui.showConsoleProgress")),
+            events=events,
         )
         self._client.listener = self._scheduler
         for path in filter(None, (self._conf.get("spark.submit.pyFiles") or "").split(",")):
@@ -163,6 +183,36 @@ class SparkContext(ContextAPI):
         except BaseException:
             self._shutdown()
             raise
+
+    def _application_started(self, app_id: str) -> None:
+        """The master named the application: its first events (on the driver's loop)."""
+        if not self._bus.active:
+            return
+        self._app_started = True
+        self._bus.post(ev.log_start(__version__))
+        self._bus.post(
+            ev.application_start(
+                name=self.appName,
+                app_id=app_id,
+                time_ms=self._start_ms,
+                user=self._client.desc.user,
+            )
+        )
+        properties = [*self._conf.getAll(), ("spark.app.id", app_id)]
+        system = [
+            ("python.version", platform.python_version()),
+            ("python.executable", sys.executable),
+            ("os.name", platform.system()),
+            ("os.version", platform.release()),
+        ]
+        self._bus.post(ev.environment_update(properties, system))
+
+    def _finish_events(self) -> None:
+        if self._app_started:
+            self._app_started = False
+            self._bus.post(ev.application_end(time.time_ns() // 1_000_000))
+        if self._event_log is not None:
+            self._event_log.stop()
 
     def _fit_local_cluster(self, settings: Conf, spec: LocalCluster) -> Conf:
         """Executors must fit the embedded workers: default their memory to a worker's, and
@@ -188,6 +238,11 @@ class SparkContext(ContextAPI):
     @property
     def version(self) -> str:
         return __version__
+
+    @property
+    def uiWebUrl(self) -> str | None:  # noqa: N802
+        """The application UI's address (PySpark's name); None with the UI off."""
+        return self._ui_url
 
     @property
     def defaultParallelism(self) -> int:  # noqa: N802
@@ -227,6 +282,7 @@ class SparkContext(ContextAPI):
 
     def _shutdown(self) -> None:
         self._stopped = True
+        self._finish_events()
         self._loop.close()
         if self._local is not None:
             self._local.stop()
@@ -267,7 +323,8 @@ class SparkContext(ContextAPI):
             raise RuntimeError("this SparkContext was stopped; create a new one")
         wanted = list(range(rdd.getNumPartitions())) if partitions is None else list(partitions)
         try:
-            return self._loop.run(self._scheduler.run_job(rdd, partitionFunc, wanted))
+            job = self._scheduler.run_job(rdd, partitionFunc, wanted, call_site())
+            return self._loop.run(job)
         except KeyboardInterrupt:
             # The job lives on the driver's loop: fail it there, or it would keep running.
             self._loop.call(self._scheduler.fail_all, "the job was interrupted (Ctrl-C)")

@@ -9,6 +9,10 @@ Failures, as in Spark: a task that raises is retried up to ``spark.task.maxFailu
 tasks running on a lost executor are re-queued without counting against them; a task that
 cannot fetch a shuffle block marks that map output lost, and the map stage re-runs the
 missing maps from lineage before the reading stage is submitted again.
+
+With an ``events`` sink it posts Spark's listener events as it goes (``jobevents`` builds
+them): job start and end, stage submitted and completed (with the failure), task start and
+end with Spark's end reasons and the executor's metrics.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any, Protocol
 
 import cloudpickle
 
+from ..appstatus import events as ev
 from ..protocol import (
     ExecutorExiting,
     ForgetStage,
@@ -36,7 +41,8 @@ from ..protocol import (
 )
 from ..rdd import shared
 from ..rpc import ConnectionClosed
-from .dag import Stage, StageGraph, task_inputs
+from . import jobevents
+from .dag import Stage, StageGraph, ancestors_first, task_inputs
 from .progress import Progress
 
 log = logging.getLogger("minispark.scheduler")
@@ -54,6 +60,7 @@ class Job:
     results: dict[int, Any] = field(default_factory=dict)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     error: str = ""
+    job_id: int = -1
 
     @property
     def complete(self) -> bool:
@@ -70,10 +77,17 @@ class TaskSet:
     locations: dict[int, list[str]]
     running: dict[int, TaskInfo] = field(default_factory=dict)
     zombie: bool = False  # superseded after a fetch failure: launches nothing more
+    info: dict[str, Any] | None = None  # its StageInfo, when events are posted
+    reported: bool = False  # its StageCompleted was posted
 
     @property
     def key(self) -> tuple[int, int]:
         return (self.stage.id, self.attempt)
+
+    @property
+    def spark_attempt(self) -> int:
+        """Spark numbers a stage's attempts from 0; ``attempt`` counts from 1."""
+        return self.attempt - 1
 
 
 @dataclass(eq=False)
@@ -82,6 +96,10 @@ class TaskInfo:
     task_set: TaskSet
     partition: int
     executor: int
+    host: str = ""
+    attempt: int = 0
+    launched_ms: int = 0
+    locality: str = "ANY"
 
 
 class ExecutorView(Protocol):
@@ -89,6 +107,7 @@ class ExecutorView(Protocol):
 
     exec_id: int
     cores: int
+    host: str
 
     def send(self, message: Message) -> None: ...
 
@@ -101,6 +120,7 @@ class JobScheduler:
         max_failures: int,
         in_flight_per_core: int,
         progress: Progress,
+        events: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.executors = executors
         self.max_failures = max_failures
@@ -115,21 +135,33 @@ class JobScheduler:
         self.sent: dict[int, set[tuple[int, int]]] = collections.defaultdict(set)
         self._task_ids = itertools.count()
         self.spills = 0  # across all tasks: how often memory ran short (for logs and tests)
+        self._post = events
+        self._job_ids = itertools.count()
+        self._stage_names: dict[int, str] = {}  # by stage id: the call site that first ran it
 
     # ----------------------------------------------------------------------- jobs
 
     async def run_job(
-        self, rdd: Any, func: Callable[..., Any], partitions: Sequence[int]
+        self,
+        rdd: Any,
+        func: Callable[..., Any],
+        partitions: Sequence[int],
+        call_site: str = "runJob",
     ) -> list[Any]:
         job = Job(self.graph.result_stage(rdd), func, list(partitions))
         if not job.partitions:
             return []
+        job.job_id = next(self._job_ids)
+        self._job_started(job, call_site)
         self.jobs.append(job)
         try:
             self._advance()
             await job.finished.wait()
         finally:
             self._retire(job)
+            if self._post is not None:
+                error = job.error or None
+                self._post(ev.job_end(job_id=job.job_id, time_ms=jobevents.now_ms(), error=error))
         if job.error:
             raise SparkJobError(job.error)
         return [job.results[p] for p in job.partitions]
@@ -138,23 +170,51 @@ class JobScheduler:
         for job in list(self.jobs):
             self._fail(job, reason)
 
+    def _job_started(self, job: Job, call_site: str) -> None:
+        if self._post is None:
+            return
+        stages = ancestors_first(job.stage)
+        for stage in stages:
+            self._stage_names.setdefault(stage.id, call_site)
+        infos = [
+            jobevents.stage_info(stage, self._stage_names[stage.id], self._job_tasks(job, stage))
+            for stage in stages
+        ]
+        self._post(ev.job_start(job_id=job.job_id, time_ms=jobevents.now_ms(), stages=infos))
+
+    @staticmethod
+    def _job_tasks(job: Job, stage: Stage) -> int:
+        return len(set(job.partitions)) if stage is job.stage else stage.num_partitions
+
     def _retire(self, job: Job) -> None:
         if job in self.jobs:
             self.jobs.remove(job)
         for task_set in [t for t in self.task_sets if t.job is job]:
-            self._abandon(task_set)
+            self._abandon(task_set, job.error or f"job {job.job_id} ended before this stage")
 
-    def _abandon(self, task_set: TaskSet) -> None:
-        """Launch nothing more from it; it ends when its running tasks have reported."""
+    def _abandon(self, task_set: TaskSet, reason: str) -> None:
+        """Launch nothing more from it; it ends when its running tasks have reported (their
+        ends are still posted, after its StageCompleted, as Spark does)."""
         task_set.zombie = True
         task_set.pending.clear()
+        self._stage_done(task_set, reason)
         if not task_set.running:
             self._end(task_set)
+
+    def _stage_done(self, task_set: TaskSet, failure: str | None) -> None:
+        if task_set.reported or self._post is None or task_set.info is None:
+            return
+        task_set.reported = True
+        info = dict(task_set.info, **{"Completion Time": jobevents.now_ms()})
+        if failure is not None:
+            info["Failure Reason"] = failure
+        self._post(ev.stage_completed(info))
 
     def _end(self, task_set: TaskSet) -> None:
         """Forget a finished task set, and tell the executors that hold its code to drop it."""
         if task_set not in self.task_sets:
             return
+        self._stage_done(task_set, None)  # not abandoned: every task succeeded
         self.task_sets.remove(task_set)
         forget = ForgetStage(stage_id=task_set.key[0], stage_attempt=task_set.key[1])
         for executor in self.executors():
@@ -218,6 +278,12 @@ class JobScheduler:
             job, stage, stage.attempts, binary, collections.deque(missing), locations
         )
         self.task_sets.append(task_set)
+        if self._post is not None:
+            name = self._stage_names.get(stage.id, "runJob")
+            task_set.info = jobevents.stage_info(
+                stage, name, len(missing), attempt=task_set.spark_attempt, submitted=True
+            )
+            self._post(ev.stage_submitted(task_set.info))
         self.progress.stage_started(stage.id, len(missing))
         log.info("submitting %r attempt %d: %d tasks", stage, stage.attempts, len(missing))
 
@@ -251,10 +317,21 @@ class JobScheduler:
 
     def _launch(self, task_set: TaskSet, executor: ExecutorView) -> TaskSpec:
         partition = task_set.pending.popleft()
-        info = TaskInfo(next(self._task_ids), task_set, partition, executor.exec_id)
-        self.tasks[info.task_id] = task_set.running[info.task_id] = info
         attempt = self.failures[(task_set.stage.id, partition)]
         found = task_inputs(task_set.stage.rdd, partition)
+        info = TaskInfo(
+            next(self._task_ids),
+            task_set,
+            partition,
+            executor.exec_id,
+            executor.host,
+            attempt,
+            jobevents.now_ms(),
+            "PROCESS_LOCAL" if found else "ANY",  # its data travels with it, or is read
+        )
+        self.tasks[info.task_id] = task_set.running[info.task_id] = info
+        if self._post is not None:
+            self._post(jobevents.task_start(info))
         inputs = cloudpickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL) if found else b""
         return TaskSpec(task_id=info.task_id, partition=partition, attempt=attempt, inputs=inputs)
 
@@ -278,12 +355,23 @@ class JobScheduler:
             log.info("executor %d went away before its tasks left", executor.exec_id)
         self.progress.running(task_set.stage.id, len(task_set.running))
 
-    def _done(self, info: TaskInfo) -> None:
-        task_set = info.task_set
-        task_set.running.pop(info.task_id, None)
+    def _forget(self, info: TaskInfo) -> None:
+        info.task_set.running.pop(info.task_id, None)
         self.tasks.pop(info.task_id, None)
+
+    def _maybe_end(self, task_set: TaskSet) -> None:
+        """Asked after a failure has re-queued its task, so that a stage whose last task
+        failed is retried as the same attempt rather than ended and submitted anew."""
         if not task_set.running and (task_set.zombie or not task_set.pending):
             self._end(task_set)
+
+    def _done(self, info: TaskInfo) -> None:
+        self._forget(info)
+        self._maybe_end(info.task_set)
+
+    def _task_ended(self, info: TaskInfo, reason: dict[str, Any], m: Any) -> None:
+        if self._post is not None:
+            self._post(jobevents.task_end(info, reason, m))
 
     # -------------------------------------------------------------------- events
 
@@ -291,6 +379,7 @@ class JobScheduler:
         info = self.tasks.get(m.task_id)
         if info is None:
             return  # from an attempt we already gave up on
+        self._task_ended(info, ev.success(), m.metrics)
         self._done(info)
         self.spills += m.spills
         stage, job = info.task_set.stage, info.task_set.job
@@ -322,11 +411,13 @@ class JobScheduler:
         info = self.tasks.get(m.task_id)
         if info is None:
             return
-        self._done(info)
+        self._task_ended(info, jobevents.failure_reason(m), m.metrics)
+        self._forget(info)
         if m.fetch_failed_shuffle >= 0:
             self._fetch_failed(info, m)
         else:
             self._count_failure(info, m.error, m.traceback)
+        self._maybe_end(info.task_set)
         self._advance()
 
     def _fetch_failed(self, info: TaskInfo, m: TaskFailed) -> None:
@@ -340,7 +431,7 @@ class JobScheduler:
         outputs = self.map_outputs.get(m.fetch_failed_shuffle)
         if outputs is not None and 0 <= m.fetch_failed_map < len(outputs):
             outputs[m.fetch_failed_map] = None
-        self._abandon(info.task_set)
+        self._abandon(info.task_set, f"FetchFailed: {m.error}")
 
     def _count_failure(self, info: TaskInfo, error: str, trace: str) -> None:
         stage, partition = info.task_set.stage, info.partition
@@ -358,6 +449,7 @@ class JobScheduler:
             self._fail(
                 info.task_set.job, f"{message}\n\nRemote traceback:\n{trace}" if trace else message
             )
+            self._abandon(info.task_set, message)
         elif not info.task_set.zombie:
             info.task_set.pending.appendleft(partition)
 
@@ -366,11 +458,13 @@ class JobScheduler:
         lost = [info for info in self.tasks.values() if info.executor == exec_id]
         self.sent.pop(exec_id, None)
         for info in lost:
-            self._done(info)
+            self._task_ended(info, ev.executor_lost_failure(exec_id=exec_id, reason=reason), None)
+            self._forget(info)
             if blame_tasks:
                 self._count_failure(info, reason, "")
             elif not info.task_set.zombie:
                 info.task_set.pending.appendleft(info.partition)
+            self._maybe_end(info.task_set)
         if lost:
             log.warning(
                 "executor %d lost (%s); %d running tasks re-queued", exec_id, reason, len(lost)

@@ -19,7 +19,9 @@ import pickle
 import re
 import struct
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,53 +36,79 @@ FILE_NAME = re.compile(r"shuffle_\d+_\d+_\d+")  # what a worker agrees to serve
 
 
 class MemoryBudget:
-    """Answers "should we spill?" from the process's real resident size."""
+    """Answers "should we spill?" from the process's real resident size, and keeps the
+    task's spill figures (Spark's memory and disk bytes spilled)."""
 
     def __init__(self, limit_bytes: int | None) -> None:
         self.limit = limit_bytes
         self._process = psutil.Process()
         self.spills = 0
+        self._baseline: int | None = None  # resident size at the first check
+        self._last = 0  # resident size at the latest check
+        self.memory_spilled_bytes = 0
+        self.disk_spilled_bytes = 0
 
     def over(self) -> bool:
         """Whether the process is above its budget now (callers ask every CHECK_EVERY
         records: a call per record costs more than the work on a short record)."""
         if self.limit is None:
             return False
-        over = bool(self._process.memory_info().rss > self.limit)
+        self._last = int(self._process.memory_info().rss)
+        if self._baseline is None:
+            self._baseline = self._last
+        over = self._last > self.limit
         self.spills += over
         return over
+
+    def spilled(self, disk_bytes: int) -> None:
+        """A spill wrote ``disk_bytes``. What it freed in memory is estimated as the growth
+        of the resident size since the first check: Python gives no cheap exact figure."""
+        self.disk_spilled_bytes += disk_bytes
+        self.memory_spilled_bytes += max(0, self._last - (self._baseline or self._last))
 
 
 def file_id(shuffle_id: int, map_id: int, attempt_id: int) -> str:
     return f"shuffle_{shuffle_id}_{map_id}_{attempt_id}"
 
 
-def _write_batches(out: BinaryIO, records: Iterable[Any]) -> None:
+def _write_batches(out: BinaryIO, records: Iterable[Any]) -> int:
+    """Write ``records`` in pickled batches; returns how many there were."""
     batch: list[Any] = []
+    count = 0
     for record in records:
         batch.append(record)
         if len(batch) >= BATCH:
             pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+            count += len(batch)
             batch = []
     if batch:
         pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+        count += len(batch)
+    return count
 
 
 def read_batches(data: BinaryIO) -> Iterator[Any]:
     """Every record of a run of pickled batches, until end of stream."""
+    for batch in batch_lists(data):
+        yield from batch
+
+
+def batch_lists(data: BinaryIO) -> Iterator[list[Any]]:
+    """The batches themselves, so that a reader can count records a batch at a time."""
     while True:
         try:
             batch = pickle.load(data)
         except EOFError:
             return
-        yield from batch
+        yield batch
 
 
 class _Spills:
     """Per-partition spill files of one task; removed when the task is done."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, budget: MemoryBudget) -> None:
         self.directory = directory
+        self.budget = budget
         self.files: list[Path] = []
 
     def spill(self, buckets: list[list[Any]]) -> None:
@@ -93,6 +121,7 @@ class _Spills:
             offsets.append(out.tell())
         self.files.append(Path(name))
         Path(name + ".index").write_bytes(struct.pack(f">{len(offsets)}Q", *offsets))
+        self.budget.spilled(offsets[-1])
 
     def segments(self, partition: int) -> Iterator[Any]:
         for path in self.files:
@@ -117,6 +146,20 @@ def _segment_records(f: BinaryIO, start: int, end: int) -> Iterator[Any]:
         yield from pickle.load(f)
 
 
+@dataclass(frozen=True)
+class MapOutput:
+    """What a map task wrote: the figures of Spark's shuffle write metrics."""
+
+    sizes: list[int]  # bytes of each reduce partition's segment
+    records: int
+    write_time_ns: int  # spent writing the final files (pickling included)
+
+    @property
+    def bytes(self) -> int:
+        """The data file's size: every segment, which is what reducers will read."""
+        return sum(self.sizes)
+
+
 def write_map_output(
     records: Iterable[tuple[Any, Any]],
     *,
@@ -126,13 +169,9 @@ def write_map_output(
     partitions: int,
     aggregator: Aggregator[Any, Any] | None,
     budget: MemoryBudget,
-) -> list[int]:
-    """Partition (and pre-combine) ``records`` into ``<name>.data`` + ``<name>.index``.
-
-    Returns the size in bytes of each reduce partition's segment (for the driver's logs and
-    to skip empty fetches).
-    """
-    spills = _Spills(directory)
+) -> MapOutput:
+    """Partition (and pre-combine) ``records`` into ``<name>.data`` + ``<name>.index``."""
+    spills = _Spills(directory, budget)
     try:
         if aggregator is None:
             buckets = _partition_all(records, partition, partitions, budget, spills)
@@ -145,7 +184,9 @@ def write_map_output(
                 budget=budget,
                 spills=spills,
             )
-        return _write_final(directory, name, buckets, spills)
+        started = time.perf_counter_ns()
+        sizes, count = _write_final(directory, name, buckets, spills)
+        return MapOutput(sizes, count, time.perf_counter_ns() - started)
     finally:
         spills.remove()
 
@@ -231,20 +272,22 @@ def _split(
 
 def _write_final(
     directory: Path, name: str, buckets: list[list[Any]], spills: _Spills
-) -> list[int]:
+) -> tuple[list[int], int]:
+    """Segment sizes and the number of records written."""
     # Write under a temporary name and rename: a reader never sees a half-written file, and a
     # retried task's output replaces a failed attempt's atomically.
     data_tmp = directory / f".{name}.data.tmp"
     offsets = [0]
+    count = 0
     with data_tmp.open("wb") as out:
         for index, bucket in enumerate(buckets):
-            _write_batches(out, _chain(spills.segments(index), bucket))
+            count += _write_batches(out, _chain(spills.segments(index), bucket))
             offsets.append(out.tell())
     index_tmp = directory / f".{name}.index.tmp"
     index_tmp.write_bytes(struct.pack(f">{len(offsets)}Q", *offsets))
     os.replace(data_tmp, directory / f"{name}.data")
     os.replace(index_tmp, directory / f"{name}.index")
-    return [end - start for start, end in itertools.pairwise(offsets)]
+    return [end - start for start, end in itertools.pairwise(offsets)], count
 
 
 def _chain(*parts: Iterable[Any]) -> Iterator[Any]:
@@ -284,7 +327,7 @@ def combine_by_key(
         merge = aggregator.merge_combiners
     else:
         first, merge = aggregator.create_combiner, aggregator.merge_value
-    spills = _Spills(scratch)
+    spills = _Spills(scratch, budget)
     try:
         table = _combine(pairs, first, merge, budget, functools.partial(_spill_table, spills))
         if not spills.files:

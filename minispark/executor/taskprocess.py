@@ -13,6 +13,7 @@ import io
 import os
 import pickle
 import signal
+import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,11 +30,13 @@ from ..protocol import (
     ShuffleBlock,
     TaskFailed,
     TaskFinished,
+    TaskMetrics,
     ToExecutor,
 )
 from ..rdd import taskcontext
 from ..rdd.dependency import ShuffleDependency
 from . import shuffle
+from .peakrss import PeakRss
 from .shuffle import MemoryBudget
 
 PR_SET_PDEATHSIG = 1
@@ -90,6 +93,7 @@ class ClusterTaskContext(taskcontext.TaskContext):
         self.locations = a.locations
         self.clients = clients
         self.budget = MemoryBudget(env.task_memory_bytes)
+        self.metrics = TaskMetrics()  # the shuffle figures as they are read and written
 
     def read_shuffle(self, dep: ShuffleDependency, reduce_id: int) -> Iterator[tuple[Any, Any]]:
         pairs = self._fetch_all(dep.shuffle_id, reduce_id)
@@ -104,18 +108,30 @@ class ClusterTaskContext(taskcontext.TaskContext):
         )
 
     def _fetch_all(self, shuffle_id: int, reduce_id: int) -> Iterator[tuple[Any, Any]]:
+        metrics = self.metrics
         for map_id, location in enumerate(self.locations[shuffle_id]):
+            started = time.perf_counter_ns()
             data = self._fetch(shuffle_id, map_id, location, reduce_id)
-            yield from shuffle.read_batches(io.BytesIO(data))
+            metrics.shuffle_fetch_wait_ms += (time.perf_counter_ns() - started) // 1_000_000
+            for batch in shuffle.batch_lists(io.BytesIO(data)):
+                metrics.shuffle_read_records += len(batch)
+                yield from batch
 
     def _fetch(self, shuffle_id: int, map_id: int, location: str, reduce_id: int) -> bytes:
         worker, _, name = location.partition("/")
+        metrics = self.metrics
         try:
             if worker == self.env.worker_url:  # written on this host: read the file directly
-                return shuffle.read_segment(self._dir_of(name), name, reduce_id)
-            return self._remote(worker, name, reduce_id)
+                data = shuffle.read_segment(self._dir_of(name), name, reduce_id)
+                metrics.shuffle_local_blocks += 1
+                metrics.shuffle_local_bytes += len(data)
+            else:
+                data = self._remote(worker, name, reduce_id)
+                metrics.shuffle_remote_blocks += 1
+                metrics.shuffle_remote_bytes += len(data)
         except (OSError, ValueError, rpc.RpcError, rpc.HandshakeError) as exc:
             raise FetchFailedError(shuffle_id, map_id, str(exc)) from exc
+        return data
 
     def _dir_of(self, name: str) -> Path:
         for directory in self.env.dirs:
@@ -166,6 +182,7 @@ class TaskProcess:
         self.conn = conn
         self.stages: dict[tuple[int, int], Any] = {}
         self.clients: dict[str, rpc.BlockingClient] = {}
+        self.peak = PeakRss()  # opened here, in the forked process it measures
 
     def serve(self) -> None:
         while True:
@@ -191,11 +208,32 @@ class TaskProcess:
         return stage
 
     def run(self, a: Assignment) -> Message:
+        started, cpu_started = time.perf_counter_ns(), time.process_time_ns()
+        self.peak.reset()
         context = ClusterTaskContext(self.env, a, self.clients)
         taskcontext.set_current(context)
         try:
+            reply = self._attempt(a, context)
+        finally:
+            taskcontext.set_current(None)
+        metrics = context.metrics
+        metrics.run_time_ms = (time.perf_counter_ns() - started) // 1_000_000
+        metrics.cpu_time_ns = time.process_time_ns() - cpu_started
+        metrics.peak_rss_bytes = self.peak.peak_bytes()
+        metrics.input_bytes += context.input_bytes
+        metrics.input_records = context.input_records
+        metrics.memory_spilled_bytes = context.budget.memory_spilled_bytes
+        metrics.disk_spilled_bytes = context.budget.disk_spilled_bytes
+        if isinstance(reply, TaskFinished):
+            metrics.result_bytes = len(reply.result)
+        reply.metrics = metrics
+        return reply
+
+    def _attempt(self, a: Assignment, context: ClusterTaskContext) -> TaskFinished | TaskFailed:
+        try:
             if a.inputs:
                 context.task_inputs = pickle.loads(a.inputs)
+                context.metrics.input_bytes = len(a.inputs)  # the slices, as they travelled
             rdd, work = self._stage(a)
             result = (
                 self._run_map(a, rdd, work, context)
@@ -216,15 +254,15 @@ class TaskProcess:
                 traceback="",
                 fetch_failed_shuffle=exc.shuffle_id,
                 fetch_failed_map=exc.map_id,
+                error_class=_class_name(exc),
             )
         except BaseException as exc:  # user code: report everything, keep serving
             return TaskFailed(
                 task_id=a.task_id,
                 error=f"{type(exc).__name__}: {exc}",
                 traceback=traceback.format_exc(),
+                error_class=_class_name(exc),
             )
-        finally:
-            taskcontext.set_current(None)
 
     def _run_result(self, rdd: Any, func: Any, context: ClusterTaskContext) -> bytes:
         value = func(context, rdd.iterator(context.partition_id, context))
@@ -235,7 +273,7 @@ class TaskProcess:
     ) -> bytes:
         name = shuffle.file_id(dep.shuffle_id, a.partition, a.task_id)
         directory = self.env.dirs[a.partition % len(self.env.dirs)]
-        shuffle.write_map_output(
+        output = shuffle.write_map_output(
             rdd.iterator(a.partition, context),
             directory=directory,
             name=name,
@@ -244,7 +282,19 @@ class TaskProcess:
             aggregator=dep.aggregator if dep.map_side_combine else None,
             budget=context.budget,
         )
+        context.metrics.shuffle_write_bytes = output.bytes
+        context.metrics.shuffle_write_records = output.records
+        context.metrics.shuffle_write_time_ns = output.write_time_ns
         return f"{self.env.worker_url}/{name}".encode()
+
+
+def _class_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
 
 
 def _detach(keep: int) -> None:

@@ -92,6 +92,7 @@ def _launch(
         host=worker.host,
         cores=grant.cores,
         memory_mb=grant.memory_mb,
+        worker_webui_url=worker.webui_url,
     )
     return [TellWorker(worker.id, launch), TellDriver(app.id, added)]
 

@@ -39,14 +39,26 @@ class ParallelCollectionRDD(RDD[T]):
         return self.slices[split]
 
     def compute(self, split: int, context: TaskContext) -> Iterator[T]:
-        if self.slices is not None:
-            return iter(self.slices[split])
-        return iter(context.task_input(self.id, split))
+        data = self.slices[split] if self.slices is not None else context.task_input(self.id, split)
+        return _counted(data, context)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state["slices"] = None  # travels with each task instead
         return state
+
+
+COUNT_BLOCK = 1024  # records counted at once as a slice is read
+
+
+def _counted(data: Sequence[T], context: TaskContext) -> Iterator[T]:
+    """The slice's records, counted as input a block at a time as they are read (so that a
+    ``take`` that stops early counts about what it read, at no cost per record). Its bytes
+    are the pickled task inputs, which the task process counts when it unpickles them."""
+    for start in range(0, len(data), COUNT_BLOCK):
+        block = data[start : start + COUNT_BLOCK]
+        context.add_input(0, len(block))
+        yield from block
 
 
 class EmptyRDD(ParallelCollectionRDD[Any]):

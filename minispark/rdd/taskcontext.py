@@ -22,6 +22,10 @@ class TaskContext:
         self.attempt = attempt
         self.accumulator_updates: dict[int, Any] = {}
         self.task_inputs: dict[tuple[int, int], Any] = {}
+        # What the task's source partitions read (Spark's input metrics); sources add to
+        # them a block at a time, never per record, so counting costs nothing measurable.
+        self.input_bytes = 0
+        self.input_records = 0
 
     @classmethod
     def get(cls) -> TaskContext | None:
@@ -44,6 +48,10 @@ class TaskContext:
         ``merge_combiners``, or ``create_combiner``/``merge_value`` when the maps did not
         combine), otherwise the raw ``(key, value)`` pairs in no particular order."""
         raise NotImplementedError("this context cannot read shuffle output")
+
+    def add_input(self, nbytes: int, records: int) -> None:
+        self.input_bytes += nbytes
+        self.input_records += records
 
     def task_input(self, rdd_id: int, partition: int) -> Any:
         """Data the driver sent with this task for an RDD's partition (a parallelize slice)."""

@@ -132,27 +132,38 @@ def text_splits(files: list[InputFile], min_partitions: int) -> list[FileSplit]:
     return splits
 
 
-def read_split_lines(split: FileSplit) -> Iterator[bytes]:
-    """The lines (without terminators) that belong to ``split``."""
+def read_split_lines(split: FileSplit, context: TaskContext | None = None) -> Iterator[bytes]:
+    """The lines (without terminators) that belong to ``split``; with a ``context``, its
+    input metrics count them (and their bytes) a block at a time."""
+    counts = context or TaskContext()
     file = split.file
     with file.fs.open(file.path, "rb", compression=file.compression) as stream:
-        if file.compression:
-            yield from map(_chomp, stream)
+        if file.compression:  # read whole: the bytes read are the compressed file's
+            counts.add_input(file.size, 0)
+            for line in stream:
+                counts.input_records += 1
+                yield _chomp(line)
             return
         for block in _line_blocks(stream, split.start, split.start + split.length):
-            yield from _split_block(block, b"\n", b"\r")
+            lines = _split_block(block, b"\n", b"\r")
+            counts.add_input(len(block), len(lines))
+            yield from lines
 
 
-def read_split_text(split: FileSplit) -> Iterator[str]:
+def read_split_text(split: FileSplit, context: TaskContext | None = None) -> Iterator[str]:
     """The same lines decoded, a block at a time (a newline never falls inside a UTF-8
     character, so blocks of whole lines decode on their own)."""
     file = split.file
     if file.compression:
-        yield from (line.decode("utf-8", "replace") for line in read_split_lines(split))
+        raw = read_split_lines(split, context)
+        yield from (line.decode("utf-8", "replace") for line in raw)
         return
+    counts = context or TaskContext()
     with file.fs.open(file.path, "rb") as stream:
         for block in _line_blocks(stream, split.start, split.start + split.length):
-            yield from _split_block(block.decode("utf-8", "replace"), "\n", "\r")
+            lines = _split_block(block.decode("utf-8", "replace"), "\n", "\r")
+            counts.add_input(len(block), len(lines))
+            yield from lines
 
 
 READ_BLOCK = 4 * 1024 * 1024  # bytes read at once: large enough that C does the per-line work
@@ -223,8 +234,8 @@ class TextFileRDD(RDD[Any]):
 
     def compute(self, split: int, context: TaskContext) -> Iterator[Any]:
         if self.use_unicode:
-            return read_split_text(self.splits[split])
-        return read_split_lines(self.splits[split])
+            return read_split_text(self.splits[split], context)
+        return read_split_lines(self.splits[split], context)
 
     def __getstate__(self) -> dict[str, Any]:
         _ = self.splits  # tasks must get the driver's listing, never list files themselves

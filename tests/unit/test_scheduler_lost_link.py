@@ -17,6 +17,7 @@ class Executor:
     def __init__(self, exec_id: int, *, dead: bool = False) -> None:
         self.exec_id = exec_id
         self.cores = 1
+        self.host = "127.0.0.1"
         self.dead = dead
         self.launched: list[int] = []
 
