@@ -298,8 +298,8 @@ KNOWN: dict[str, Key] = _table(
         "spark.history.ui.port",
         "18080",
         "int",
-        "The history server's web port",
-        minimum=1,
+        "The history server's web port (0: any free port)",
+        minimum=0,
         maximum=PORT_MAX,
     ),
     Key(
