@@ -15,6 +15,7 @@ import pytest
 from minispark import cli
 from minispark.conf import KNOWN, Conf, ConfError
 from minispark.conf.table import Key, parse_known
+from minispark.driver.ui import UiSettings
 from minispark.master.master import Master
 from minispark.worker.worker import Worker, WorkerOptions
 
@@ -60,12 +61,14 @@ def _worker(conf: Conf, tmp_path: Path) -> dict[str, object]:
 
 
 def _daemons(conf: Conf, tmp_path: Path) -> dict[str, object]:
-    """What each daemon uses, by name: its settings objects and the CLI's port choice."""
+    """What each daemon uses, by name: its settings objects and the CLI's port choice (and
+    the driver's UI settings, the one driver-side reader of zero-accepting keys)."""
     conf.validate()  # as load() does: the daemons only ever see a validated Conf
     ports = {
         f"{role}.webui_port": cli.webui_port(role, None, {}, conf) for role in ("master", "worker")
     }
-    return {**_master(conf), **_worker(conf, tmp_path), **ports}
+    ui = {f"driver.ui.{k}": v for k, v in dataclasses.asdict(UiSettings.from_conf(conf)).items()}
+    return {**_master(conf), **_worker(conf, tmp_path), **ports, **ui}
 
 
 def test_the_table_has_keys_that_may_be_zero() -> None:
@@ -95,3 +98,5 @@ def test_unset_keys_read_the_table_default(tmp_path: Path) -> None:
     assert seen["worker.app_data_ttl_s"] == 7 * 86400.0
     assert seen["master.webui_port"] == 8080
     assert seen["worker.webui_port"] == 8081
+    assert seen["driver.ui.port"] == 4040
+    assert seen["driver.ui.max_retries"] == 16
