@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-import fsspec
+import fsspec  # type: ignore[import-untyped]
 from fsspec import AbstractFileSystem
 
 from .summary import LogFile
@@ -23,10 +23,11 @@ class LogDir:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            self.fs, self.root = fsspec.core.url_to_fs(url)
+            fs, root = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:  # e.g. s3:// without s3fs installed
             raise LogDirError(f"cannot open {url!r}: {exc}") from exc
-        self.fs: AbstractFileSystem
+        self.fs: AbstractFileSystem = fs
+        self.root: str = root
 
     def check(self) -> None:
         """Fails, saying so, unless the directory exists (checked once at start)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import msgspec
-from fsspec import AbstractFileSystem
+from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
 
 from .logfile import LogError, lines
 from .summary import LogSummary

@@ -7,14 +7,14 @@ A log that cannot be listed as an application (empty, not gzip, no
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from fsspec import AbstractFileSystem
+from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
 
+from ..appstatus.timefmt import rest_time
 from .logfile import Line, LogError, LogName, lines
 
 HEAD_LINES = 100  # ApplicationStart comes within the first few lines (after LogStart, Env)
@@ -69,7 +69,7 @@ class LogSummary:
         end = (self.end_ms or updated) if self.completed else -1
         attempt = {
             "startTime": rest_time(head.start_ms),
-            "endTime": rest_time(end),
+            "endTime": rest_time(end),  # Spark's text for -1 too: 1969-12-31T23:59:59.999GMT
             "lastUpdated": rest_time(updated),
             "duration": max(0, end - head.start_ms) if self.completed else 0,
             "sparkUser": head.user,
@@ -80,12 +80,6 @@ class LogSummary:
             "lastUpdatedEpoch": updated,
         }
         return {"id": head.app_id, "name": head.name, "attempts": [attempt]}
-
-
-def rest_time(ms: int) -> str:
-    """Spark's REST time text, e.g. ``2026-12-04T18:07:29.123GMT`` (-1 for "not yet" too)."""
-    moment = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}GMT"
 
 
 def summarize(fs: AbstractFileSystem, file: LogFile) -> LogSummary:

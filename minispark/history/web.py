@@ -24,7 +24,7 @@ from . import listpage
 from .provider import HistoryProvider
 
 PROVIDER_KEY = web.AppKey("history-provider", HistoryProvider[AppStore])
-PAGES_PREFIX = "/history/{app}"
+PAGES_PREFIX = "/history/{app}/"
 # The paths that need one application's loaded store, and where its id is in them.
 _APP_PATH = re.compile(r"^/(?:history|api/v1/applications)/([^/]+)(/|$)")
 
@@ -45,7 +45,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def app_root(request: web.Request) -> web.Response:
-    raise web.HTTPFound(f"/history/{request.match_info['app']}/jobs/")
+    raise web.HTTPFound(request.path + "/jobs/")
 
 
 @web.middleware
@@ -97,8 +97,7 @@ def build_app(provider: HistoryProvider[AppStore]) -> web.Application:
     app.add_routes(
         [
             web.get("/", index),
-            web.get(PAGES_PREFIX, app_root),
-            web.get(PAGES_PREFIX + "/", app_root),
+            web.get(PAGES_PREFIX.rstrip("/"), app_root),
             *page_routes(provider, PAGES_PREFIX),
             *api_routes(provider),
             *webserver.probes(lambda: _ready(provider), lambda: _families(provider)),

@@ -15,7 +15,7 @@ import pytest
 from minispark.history.logdir import LogDir
 from minispark.history.logfile import LogError, LogName, lines
 from minispark.history.replay import replay
-from minispark.history.summary import LogSummary, rest_time, summarize
+from minispark.history.summary import LogSummary, summarize
 from tests import eventlogs
 
 
@@ -86,11 +86,6 @@ def test_not_gzip_and_damaged_gzip_are_said() -> None:
     damaged[12:20] = b"\xff" * 8
     with pytest.raises(LogError, match="gzip data is damaged"):
         list(lines(io.BytesIO(bytes(damaged)), compressed=True))
-
-
-def test_rest_time_is_sparks_text() -> None:
-    assert rest_time(1_790_000_000_123) == "2026-09-21T14:13:20.123GMT"
-    assert rest_time(-1) == "1969-12-31T23:59:59.999GMT"
 
 
 def test_a_complete_log_is_listed_with_its_end(tmp_path: Path) -> None:
