@@ -37,11 +37,11 @@ async def index(request: web.Request) -> web.Response:
             unreadable.append(summary)
         else:
             listed.append((summary, provider.problem(summary.head.app_id)))
-    body = listpage.render(listed, unreadable)
+    body = listpage.body(listed, unreadable)
     if provider.scan_error:  # the last listing failed: what is shown may be stale
         warning = html.escape(provider.scan_error)
         body = f"<p><b>Cannot list the log directory:</b> {warning}</p>{body}"
-    return webserver.page("History Server", body)
+    return listpage.page("Event logs: " + provider.logs.url, body)
 
 
 async def app_root(request: web.Request) -> web.Response:
@@ -63,9 +63,7 @@ async def unloadable(request: web.Request, handler: Handler) -> web.StreamRespon
     if request.path.startswith("/api/"):
         return web.json_response({"message": message}, status=404)
     body = f"<p>{html.escape(message)}</p><p><a href='/'>All applications</a></p>"
-    response = webserver.page("Application not available", body)
-    response.set_status(404)
-    return response
+    return listpage.page("Application not available", body, status=404)
 
 
 def _ready(provider: HistoryProvider[AppStore]) -> tuple[bool, str]:
