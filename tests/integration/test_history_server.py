@@ -35,6 +35,13 @@ def jobs(server: Daemon, app_id: str) -> list[dict[str, Any]]:
     return found
 
 
+def jobs_or_none(server: Daemon, app_id: str) -> list[dict[str, Any]] | None:
+    try:
+        return jobs(server, app_id)
+    except TimeoutError:
+        return None
+
+
 def page(server: Daemon, path: str) -> str:
     status, body = http(server.web + path, headers=server.headers)
     assert status == 200, f"{path} answered {status}: {body}"
@@ -189,13 +196,17 @@ def test_the_cleaner_deletes_logs_past_max_age(cluster: Cluster, tmp_path: Path)
 def test_a_100000_task_log_loads(cluster: Cluster, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    events = eventlogs.application("app-big", tasks=100_000, failed=100, executors=8)
+    events = list(eventlogs.application("app-big", tasks=100_000, failed=100, executors=8))
     size = eventlogs.write(logs, "app-big", events, compress=True).stat().st_size
     server = cluster.history(str(logs), FAST)
     wait_for(lambda: "app-big" in apps(server), "the big log listed")
     began = time.perf_counter()
-    (job,) = jobs(server, "app-big")
+    # The load goes on in the server when a request gives up waiting; the next one finds it.
+    (job,) = wait_for(lambda: jobs_or_none(server, "app-big"), "the big log to load")
     loaded = time.perf_counter() - began
+    took = re.search(r"loaded app-big.gz: (\d+) events in ([\d.]+) s", server.log())
+    assert took is not None
+    assert int(took[1]) == len(events)
     assert (job["numCompletedTasks"], job["numFailedTasks"]) == (100_000, 100)
     began = time.perf_counter()
     stage = page(server, "/history/app-big/stages/stage/?id=0&attempt=0")
@@ -204,8 +215,8 @@ def test_a_100000_task_log_loads(cluster: Cluster, tmp_path: Path) -> None:
     # Printed, not asserted (the issue wants < 5 s to load, < 1 s a page; this machine is
     # shared): see bench/history.py for the median over runs.
     print(
-        f"\n100,000-task log ({size / 1e6:.1f} MB gzip): first view {loaded:.2f} s,"
-        f" stage page {shown:.2f} s"
+        f"\n100,000-task log ({size / 1e6:.1f} MB gzip): loaded in {took[2]} s (server),"
+        f" first view {loaded:.2f} s, stage page {shown:.2f} s"
     )
 
 
