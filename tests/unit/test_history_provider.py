@@ -10,9 +10,11 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from minispark.conf import Conf
 from minispark.history.cleaner import CleanerPolicy
 from minispark.history.logdir import LogDir
 from minispark.history.provider import HistoryProvider
+from minispark.history.server import store_factory
 from tests import eventlogs
 
 T = TypeVar("T")
@@ -194,3 +196,23 @@ def test_the_cleaner_deletes_expired_logs_and_lists_again(tmp_path: Path) -> Non
     assert run(p.clean(policy, now=1_000_000_000)) == ["app-0", "app-1"]
     assert sorted(f.name for f in tmp_path.iterdir()) == ["app-2"]
     assert [a["id"] for a in p.applications()] == ["app-2"]
+
+
+def test_a_log_replays_into_the_real_store_with_the_ui_retention(tmp_path: Path) -> None:
+    eventlogs.write(tmp_path, "app-1", eventlogs.application("app-1", tasks=30, failed=5))
+    conf = Conf({"spark.ui.retainedTasks": "10"})
+    p = HistoryProvider(LogDir(str(tmp_path)), lambda: store_factory(conf), 50)
+    run(p.refresh())
+    store = run(p.store("app-1"))
+    assert store is not None
+    assert store.completed
+    # The list (from the log's head and end) and the loaded store agree on the application.
+    listed, loaded = p.applications()[0], store.application()
+    assert (listed["id"], listed["name"]) == (loaded["id"], loaded["name"])
+    for key in ("startTimeEpoch", "endTimeEpoch", "duration", "sparkUser", "completed"):
+        assert listed["attempts"][0][key] == loaded["attempts"][0][key], key
+    (job,) = store.jobs()
+    assert (job["numCompletedTasks"], job["numFailedTasks"]) == (30, 5)
+    kept = store.task_list(0, 0, length=100)
+    assert kept is not None
+    assert len(kept) == 10  # spark.ui.retainedTasks: the counts above stay exact
