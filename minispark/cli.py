@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="minispark",
         description="A Python re-creation of Apache Spark's standalone cluster.",
-        epilog="Configuration: --conf, then MINISPARK_{MASTER,WORKER}_OPTS, MINISPARK_DAEMON_OPTS "
-        "(-Dkey=value), the properties file, then defaults. $MINISPARK_CONF_DIR (/etc/minispark) "
-        "holds minispark-env and minispark-defaults.conf.",
+        epilog="Configuration: --conf, then MINISPARK_{MASTER,WORKER,HISTORY}_OPTS, "
+        "MINISPARK_DAEMON_OPTS (-Dkey=value), the properties file, then defaults. "
+        "$MINISPARK_CONF_DIR (/etc/minispark) holds minispark-env and minispark-defaults.conf.",
     )
     parser.add_argument("--version", action="version", version=f"minispark {__version__}")
     sub = parser.add_subparsers(
@@ -166,6 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     _conf_args(s)
     s.add_argument("app", metavar="APP.py")
     s.add_argument("app_args", nargs=argparse.REMAINDER, metavar="ARGS")
+
+    h = sub.add_parser(
+        "history-server",
+        help="serve finished and running applications' UIs from their event logs",
+        description=(
+            "Serve the application UI and Spark's REST API (/api/v1) of every application "
+            "whose event log is in spark.history.fs.logDirectory (a directory or an fsspec URL "
+            "such as s3://bucket/logs; the applications write there with "
+            "spark.eventLog.enabled=true and spark.eventLog.dir). The directory is listed "
+            "every spark.history.fs.update.interval (10s); logs ending in .inprogress are "
+            "running or crashed applications, listed as incomplete; a log that cannot be read "
+            "is listed with the reason. An application's log is loaded on its first view and "
+            "the last spark.history.retainedApplications (50) viewed stay loaded. "
+            "spark.history.fs.cleaner.enabled=true deletes logs older than "
+            "spark.history.fs.cleaner.maxAge (7d) and beyond spark.history.fs.cleaner.maxNum. "
+            "The web port is spark.history.ui.port (18080; 0 picks a free one)."
+        ),
+        epilog="Example: minispark history-server --conf "
+        "spark.history.fs.logDirectory=/var/lib/minispark/eventlogs",
+    )
+    h.add_argument(
+        "--host", help="address to bind (default: $MINISPARK_HISTORY_HOST or this host's name)"
+    )
+    _conf_args(h)
 
     for verb, text in (("kill", "kill a cluster-mode driver"), ("status", "show a driver's state")):
         v = sub.add_parser(verb, help=text, description=f"{text.capitalize()} (asks the leader).")
@@ -256,6 +280,26 @@ def run_worker(args: argparse.Namespace) -> int:
     daemon.setup_logging()
     daemon.log_settings("worker", conf.redacted())
     return daemon.run(lambda: Worker(conf, options), "worker")
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from . import daemon
+    from .history.logdir import LogDir, LogDirError
+    from .history.settings import LOG_DIR_KEY, HistorySettings
+
+    conf = load("history", conf_pairs=args.conf, properties_file=args.properties_file)
+    settings = HistorySettings.from_conf(conf)
+    try:
+        logs = LogDir(settings.log_dir)
+        logs.check()
+    except LogDirError as exc:
+        raise UsageError(f"{LOG_DIR_KEY}: {exc}") from exc
+    host = args.host or env_defaults("history", os.environ).get("host") or _hostname()
+    from .history.server import HistoryServer  # the web stack, once the settings are good
+
+    daemon.setup_logging()
+    daemon.log_settings("history server", conf.redacted())
+    return daemon.run(lambda: HistoryServer(conf, settings, logs, host), "history server")
 
 
 def run_detect(args: argparse.Namespace) -> int:
@@ -402,6 +446,7 @@ def _stop_active_context() -> None:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "master": run_master,
     "worker": run_worker,
+    "history-server": run_history,
     "detect-resources": run_detect,
     "submit": run_submit,
     "kill": run_driver_verb,

@@ -1,8 +1,9 @@
 """Where settings come from and which source wins (SPEC §3), highest first:
 
 1. CLI flags and ``--conf k=v``;
-2. ``MINISPARK_MASTER_OPTS`` / ``MINISPARK_WORKER_OPTS`` (role-specific ``-Dk=v`` pairs);
-3. ``MINISPARK_DAEMON_OPTS`` (master and worker only);
+2. ``MINISPARK_MASTER_OPTS`` / ``MINISPARK_WORKER_OPTS`` / ``MINISPARK_HISTORY_OPTS``
+   (role-specific ``-Dk=v`` pairs);
+3. ``MINISPARK_DAEMON_OPTS`` (the daemons only, not the driver);
 4. the properties file (``--properties-file``, else
    ``$MINISPARK_CONF_DIR/minispark-defaults.conf``);
 5. the built-in defaults of the table (applied by :class:`Conf` when a key is read).
@@ -23,7 +24,7 @@ from .formats import parse_conf_pairs, parse_java_opts, read_env_file, read_prop
 from .settings import Conf, overlay
 from .values import INT_RE, PORT_MAX, ConfError, parse_size_mb, show
 
-Role = Literal["master", "worker", "driver"]
+Role = Literal["master", "worker", "history", "driver"]
 
 DEFAULT_CONF_DIR = "/etc/minispark"
 ENV_FILE_NAME = "minispark-env"
@@ -66,6 +67,7 @@ _ROLE_ENV: dict[str, dict[str, tuple[str, str]]] = {
         "work_dir": ("MINISPARK_WORKER_DIR", "path"),
         "local_dirs": ("MINISPARK_LOCAL_DIRS", "path"),
     },
+    "history": {"host": ("MINISPARK_HISTORY_HOST", "host")},
     "driver": {},
 }
 
@@ -119,7 +121,7 @@ def load(
 ) -> Conf:
     """Merge all sources in SPEC order, then validate().
 
-    Daemon opts apply to master and worker only; role opts only to their role; the driver reads
+    Daemon opts apply to the daemons only; role opts only to their role; the driver reads
     the properties file and --conf. ``cli`` holds values the CLI flags already mapped to keys and
     wins over --conf, as a dedicated spark-submit flag wins over --conf in Spark.
     """

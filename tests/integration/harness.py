@@ -169,6 +169,23 @@ class Cluster:
         self.daemons.append(daemon)
         return daemon
 
+    def history(
+        self, log_dir: str, *conf: str, env: dict[str, str] | None = None, wait: bool = True
+    ) -> Daemon:
+        """``minispark history-server`` on ``log_dir``, its web port chosen here."""
+        webui = free_port()
+        name = f"history-{len(self.daemons)}"
+        pairs = [f"spark.history.fs.logDirectory={log_dir}", f"spark.history.ui.port={webui}"]
+        args = ["history-server", "--host", "127.0.0.1"]
+        proc = self._spawn(name, args, [*pairs, *conf], env)
+        headers = web_headers([*self.conf, *conf])
+        daemon = Daemon(name, proc, self.root / f"{name}.log", webui, headers=headers)
+        self.daemons.append(daemon)
+        if wait:
+            healthz = daemon.web + "/healthz"
+            wait_for(lambda: _status(healthz, headers) == 200, f"{name} to serve HTTP")
+        return daemon
+
     def wait_registered(self, master: Daemon, count: int) -> list[dict[str, Any]]:
         def alive() -> list[dict[str, Any]] | None:
             try:

@@ -15,6 +15,8 @@ import pytest
 from minispark import cli
 from minispark.conf import KNOWN, Conf, ConfError
 from minispark.conf.table import Key, parse_known
+from minispark.driver.ui import UiSettings
+from minispark.history.settings import LOG_DIR_KEY, HistorySettings
 from minispark.master.master import Master
 from minispark.worker.worker import Worker, WorkerOptions
 
@@ -59,13 +61,25 @@ def _worker(conf: Conf, tmp_path: Path) -> dict[str, object]:
     return seen
 
 
+def _history(conf: Conf, tmp_path: Path) -> dict[str, object]:
+    settings = HistorySettings.from_conf(conf.with_values({LOG_DIR_KEY: str(tmp_path)}))
+    seen = {f"history.{k}": v for k, v in dataclasses.asdict(settings).items() if k != "cleaner"}
+    seen.update(
+        {f"history.cleaner.{k}": v for k, v in dataclasses.asdict(settings.cleaner).items()}
+    )
+    return seen
+
+
 def _daemons(conf: Conf, tmp_path: Path) -> dict[str, object]:
-    """What each daemon uses, by name: its settings objects and the CLI's port choice."""
+    """What each daemon uses, by name: its settings objects and the CLI's port choice (and
+    the driver's UI settings, the one driver-side reader of zero-accepting keys)."""
     conf.validate()  # as load() does: the daemons only ever see a validated Conf
     ports = {
         f"{role}.webui_port": cli.webui_port(role, None, {}, conf) for role in ("master", "worker")
     }
-    return {**_master(conf), **_worker(conf, tmp_path), **ports}
+    ui = {f"driver.ui.{k}": v for k, v in dataclasses.asdict(UiSettings.from_conf(conf)).items()}
+    daemons = {**_master(conf), **_worker(conf, tmp_path), **_history(conf, tmp_path)}
+    return {**daemons, **ports, **ui}
 
 
 def test_the_table_has_keys_that_may_be_zero() -> None:
@@ -95,3 +109,12 @@ def test_unset_keys_read_the_table_default(tmp_path: Path) -> None:
     assert seen["worker.app_data_ttl_s"] == 7 * 86400.0
     assert seen["master.webui_port"] == 8080
     assert seen["worker.webui_port"] == 8081
+    assert seen["driver.ui.port"] == 4040
+    assert seen["driver.ui.max_retries"] == 16
+    assert seen["history.port"] == 18080
+    assert seen["history.update_interval_s"] == 10.0
+    assert seen["history.retained_apps"] == 50
+    assert seen["history.cleaner_enabled"] is False
+    assert seen["history.cleaner_interval_s"] == 86400.0
+    assert seen["history.cleaner.max_age_s"] == 7 * 86400.0
+    assert seen["history.cleaner.max_num"] is None

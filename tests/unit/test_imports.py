@@ -25,15 +25,16 @@ PACKAGE_DIR = Path(minispark.__file__).parent
 
 # The packages that are processes of their own (or, for the driver, the runtime inside the
 # user's program); a shared top-level module must work in every one of them.
-PROCESS_PACKAGES = ("driver", "executor", "master", "worker")
+PROCESS_PACKAGES = ("driver", "executor", "master", "worker", "history")
 
 # package -> the packages its modules may not import
 FORBIDDEN = {
-    "rdd": ("driver", "executor", "master", "worker", "ops", "deploy"),
-    "driver": ("master", "worker", "executor"),
-    "executor": ("driver", "master"),
-    "master": ("worker", "driver", "executor"),
-    "worker": ("master", "driver"),
+    "rdd": ("driver", "executor", "master", "worker", "history", "ops", "deploy"),
+    "driver": ("master", "worker", "executor", "history"),
+    "executor": ("driver", "master", "history"),
+    "master": ("worker", "driver", "executor", "history"),
+    "worker": ("master", "driver", "history"),
+    "history": ("driver", "executor", "master", "worker"),
 }
 
 # Entry points rather than shared code: the `minispark` command starts every daemon, so

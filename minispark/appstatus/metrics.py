@@ -1,0 +1,104 @@
+"""A task's metrics as the store keeps them: Spark's ``Task Metrics`` read into plain ints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from . import fields as f
+
+# (attribute, the nested object in the event or "", the event's field name)
+LAYOUT = (
+    ("run_time", "", "Executor Run Time"),
+    ("cpu_time", "", "Executor CPU Time"),
+    ("result_size", "", "Result Size"),
+    ("peak_memory", "", "Peak Execution Memory"),
+    ("memory_spilled", "", "Memory Bytes Spilled"),
+    ("disk_spilled", "", "Disk Bytes Spilled"),
+    ("input_bytes", "Input Metrics", "Bytes Read"),
+    ("input_records", "Input Metrics", "Records Read"),
+    ("output_bytes", "Output Metrics", "Bytes Written"),
+    ("output_records", "Output Metrics", "Records Written"),
+    ("remote_blocks", "Shuffle Read Metrics", "Remote Blocks Fetched"),
+    ("local_blocks", "Shuffle Read Metrics", "Local Blocks Fetched"),
+    ("fetch_wait", "Shuffle Read Metrics", "Fetch Wait Time"),
+    ("remote_bytes", "Shuffle Read Metrics", "Remote Bytes Read"),
+    ("local_bytes", "Shuffle Read Metrics", "Local Bytes Read"),
+    ("read_records", "Shuffle Read Metrics", "Total Records Read"),
+    ("write_bytes", "Shuffle Write Metrics", "Shuffle Bytes Written"),
+    ("write_time", "Shuffle Write Metrics", "Shuffle Write Time"),
+    ("write_records", "Shuffle Write Metrics", "Shuffle Records Written"),
+)
+
+
+@dataclass(slots=True)
+class Metrics:
+    run_time: int = 0  # ms
+    cpu_time: int = 0  # ns
+    result_size: int = 0
+    peak_memory: int = 0  # the task process's peak RSS
+    memory_spilled: int = 0
+    disk_spilled: int = 0
+    input_bytes: int = 0
+    input_records: int = 0
+    output_bytes: int = 0
+    output_records: int = 0
+    remote_blocks: int = 0
+    local_blocks: int = 0
+    fetch_wait: int = 0  # ms
+    remote_bytes: int = 0
+    local_bytes: int = 0
+    read_records: int = 0
+    write_bytes: int = 0
+    write_time: int = 0  # ns
+    write_records: int = 0
+
+    @property
+    def shuffle_read_bytes(self) -> int:
+        return self.remote_bytes + self.local_bytes
+
+    def add(self, other: Metrics) -> None:
+        """Sum ``other`` into this one (a stage's totals; peak memory is the larger)."""
+        for name in NAMES:
+            if name == "peak_memory":
+                self.peak_memory = max(self.peak_memory, other.peak_memory)
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+NAMES = tuple(field.name for field in fields(Metrics))
+
+
+def parse(raw: dict[str, Any], where: str) -> Metrics:
+    values: dict[str, int] = {}
+    for attr, group, key in LAYOUT:
+        holder = f.mapping(raw, group, where, optional=True) if group else raw
+        values[attr] = f.integer(holder, key, f"{where} {group or 'Task Metrics'}", default=0)
+    return Metrics(**values)
+
+
+def to_json(m: Metrics) -> dict[str, Any]:
+    """Spark's REST ``taskMetrics`` object."""
+    return {
+        "executorRunTime": m.run_time,
+        "executorCpuTime": m.cpu_time,
+        "resultSize": m.result_size,
+        "peakExecutionMemory": m.peak_memory,
+        "memoryBytesSpilled": m.memory_spilled,
+        "diskBytesSpilled": m.disk_spilled,
+        "inputMetrics": {"bytesRead": m.input_bytes, "recordsRead": m.input_records},
+        "outputMetrics": {"bytesWritten": m.output_bytes, "recordsWritten": m.output_records},
+        "shuffleReadMetrics": {
+            "remoteBlocksFetched": m.remote_blocks,
+            "localBlocksFetched": m.local_blocks,
+            "fetchWaitTime": m.fetch_wait,
+            "remoteBytesRead": m.remote_bytes,
+            "localBytesRead": m.local_bytes,
+            "recordsRead": m.read_records,
+        },
+        "shuffleWriteMetrics": {
+            "bytesWritten": m.write_bytes,
+            "writeTime": m.write_time,
+            "recordsWritten": m.write_records,
+        },
+    }

@@ -1,0 +1,72 @@
+"""The history server daemon: lists the event log directory every update interval, cleans
+it when the cleaner is on, and serves the web port (auth and TLS as the other daemons)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from .. import daemon, systemd, webserver
+from ..appstatus.store import AppStore
+from ..conf import Conf
+from ..httpauth import HttpAuth
+from ..security import security_from_conf
+from .logdir import LogDir
+from .provider import HistoryProvider
+from .settings import HistorySettings
+from .web import build_app
+
+log = logging.getLogger(__name__)
+
+
+def store_factory(conf: Conf) -> AppStore:
+    """A store for one replayed log, with the UI's retention limits."""
+    return AppStore(
+        retained_jobs=conf.get_int("spark.ui.retainedJobs"),
+        retained_stages=conf.get_int("spark.ui.retainedStages"),
+        retained_tasks=conf.get_int("spark.ui.retainedTasks"),
+    )
+
+
+class HistoryServer:
+    def __init__(self, conf: Conf, settings: HistorySettings, logs: LogDir, host: str) -> None:
+        self.conf = conf
+        self.settings = settings
+        self.host = host
+        self.port = settings.port
+        self.security = security_from_conf(conf)
+        self.provider = HistoryProvider(logs, lambda: store_factory(conf), settings.retained_apps)
+        self._runner: web.AppRunner | None = None
+        self._timers: list[asyncio.Task[None]] = []
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.security.web_ssl else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.provider.refresh()  # the first page already lists what is there
+        self._runner, self.port = await webserver.serve(
+            build_app(self.provider),
+            self.host,
+            self.settings.port,
+            self.security.web_ssl,
+            HttpAuth.from_conf(self.conf),
+        )
+        log.info("Bound HistoryServer to %s, and started at %s", self.host, self.url)
+        self._timers.append(daemon.every(self.settings.update_interval_s, self.provider.refresh))
+        if self.settings.cleaner_enabled:  # at once, then every interval, as Spark does
+            await self._clean()
+            self._timers.append(daemon.every(self.settings.cleaner_interval_s, self._clean))
+        apps = len(self.provider.applications())
+        systemd.ready(f"serving {apps} applications from {self.settings.log_dir} at {self.url}")
+
+    async def _clean(self) -> None:
+        await self.provider.clean(self.settings.cleaner)
+
+    async def stop(self) -> None:
+        await daemon.cancel(self._timers)
+        if self._runner is not None:
+            await self._runner.cleanup()
