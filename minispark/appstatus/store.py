@@ -230,7 +230,8 @@ class AppStore:
         if stage.finished:
             return
         failure = info.get("Failure Reason")
-        self.stage_counts[stage.status] -= 1
+        if stage.status == "ACTIVE":
+            self.stage_counts["ACTIVE"] -= 1
         stage.status = "FAILED" if failure is not None else "COMPLETE"
         self.stage_counts[stage.status] += 1
         stage.failure_reason = str(failure) if failure is not None else None

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
@@ -18,7 +20,7 @@ from minispark.appstatus.store import AppStore
 from tests.appevents import T0, TRACE, App, failure, shuffle_job, stage_info, task_metrics
 
 from .harness import wait_for
-from .uiserver import feed, served
+from .uiserver import LoopThread, feed, served
 
 HOSTILE = "<img src=x onerror=alert(1)>wordcount"
 REDACTED = "*********(redacted)"
@@ -100,91 +102,109 @@ def _application() -> tuple[App, dict[str, object]]:
     return app, end
 
 
-def test_a_user_reads_the_application_ui_in_a_browser(
-    browser: webdriver.Chrome, artifacts: Path
-) -> None:
+@dataclass
+class Served:
+    url: str
+    loop: LoopThread
+    store: AppStore
+    app: App
+    later_end: dict[str, Any]  # the running job's second task, finishing
+
+
+@pytest.fixture
+def served_app() -> Iterator[Served]:
     app, later_end = _application()
     store = AppStore(clock=lambda: T0 + 5000)  # "now", for the running job's duration
     for event in app.events:
         store.apply(event)
     with served(store) as (ui, loop):
+        yield Served(ui.url, loop, store, app, later_end)
 
-        def shot(name: str) -> None:
-            path = artifacts / f"{name}.png"
-            assert browser.save_screenshot(str(path))
-            print(f"screenshot: {path}")
 
-        # Jobs: one of each kind, the failed one with its message, the name shown as text.
-        browser.get(ui.url + "/")
-        assert browser.current_url == ui.url + "/jobs/"
-        assert browser.title == f"{HOSTILE} - Spark Jobs"
-        headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]
-        assert headings == ["Active Jobs (1)", "Completed Jobs (1)", "Failed Jobs (1)"]
-        tables = browser.find_elements(By.TAG_NAME, "table")
-        assert "collect at wordcount.py:9" in tables[1].text and "2/2" in tables[1].text
-        assert "4/4 (1 failed)" in tables[1].text
-        assert "Job aborted due to stage failure" in tables[2].text
-        assert "1/4 (1 running)" in tables[0].text
-        assert HOSTILE in browser.find_element(By.TAG_NAME, "nav").text  # text, not markup
-        assert not browser.find_elements(By.CSS_SELECTOR, "img")
-        assert browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
-        shot("jobs")
+def _shot(browser: webdriver.Chrome, artifacts: Path, name: str) -> None:
+    path = artifacts / f"{name}.png"
+    assert browser.save_screenshot(str(path))
+    print(f"screenshot: {path}")
 
-        # The running job moves on: the page refreshes itself, no reload asked.
-        feed(loop, store, [later_end])
-        wait_for(
-            lambda: "2/4" in browser.find_elements(By.TAG_NAME, "table")[0].text,
-            "the Jobs page to refresh itself with the finished task",
-        )
 
-        # Job 0 → its stages → the result stage, with the failed attempt and its traceback.
-        browser.find_element(By.LINK_TEXT, "collect at wordcount.py:9").click()
-        assert browser.title.endswith("Details for Job 0")
-        stage_text = browser.find_element(By.TAG_NAME, "main").text
-        assert (
-            "Completed Stages (2)" in stage_text and "reduceByKey at wordcount.py:8" in stage_text
-        )
-        shot("job")
-        browser.find_element(By.LINK_TEXT, "collect at wordcount.py:9").click()
-        assert browser.title.endswith("Details for Stage 1 (Attempt 0)")
-        main = browser.find_element(By.TAG_NAME, "main")
-        assert "Summary Metrics for 2 Completed Tasks" in main.text
-        rows = browser.find_elements(By.CSS_SELECTOR, "#tasks + .pager + table tr")
-        assert [r.find_elements(By.TAG_NAME, "td")[3].text for r in rows[1:]] == [
-            "FAILED",
-            "SUCCESS",
-            "SUCCESS",
-        ]
-        error = browser.find_element(By.CSS_SELECTOR, "td details summary")
-        assert error.text == "ValueError: invalid literal for int() with base 10: 'x'"
-        error.click()  # opens without any script: <details>
-        assert (
-            'File "wordcount.py", line 9, in parse'
-            in browser.find_element(By.CSS_SELECTOR, "td details pre").text
-        )
-        shot("stage")
+def _main_text(browser: webdriver.Chrome) -> str:
+    return str(browser.find_element(By.TAG_NAME, "main").text)
 
-        # Stages: the failed stage with its reason.
-        browser.find_element(By.LINK_TEXT, "Stages").click()
-        failed = browser.find_element(By.ID, "failed")
-        assert failed.text == "Failed Stages (1)"
-        assert (
-            "Task 0 in stage 2.0 failed 2 times" in browser.find_element(By.TAG_NAME, "main").text
-        )
-        shot("stages")
 
-        # Executors: counts and the links to the worker's log pages.
-        browser.find_element(By.LINK_TEXT, "Executors").click()
-        table = browser.find_elements(By.TAG_NAME, "table")[1]
-        first = table.find_elements(By.TAG_NAME, "tr")[1].find_elements(By.TAG_NAME, "td")
-        assert [c.text for c in first[:8]] == ["0", "127.0.0.1", "Active", "2", "0", "1", "3", "4"]
-        stdout = table.find_element(By.LINK_TEXT, "stdout")
-        assert stdout.get_attribute("href") == app.events[3]["Executor Info"]["Log Urls"]["stdout"]
-        shot("executors")
+def test_the_jobs_page_shows_each_job_and_keeps_up_by_itself(
+    browser: webdriver.Chrome, artifacts: Path, served_app: Served
+) -> None:
+    # One job of each kind, the failed one with its message, the hostile name as text.
+    browser.get(served_app.url + "/")
+    assert browser.current_url == served_app.url + "/jobs/"
+    assert browser.title == f"{HOSTILE} - Spark Jobs"
+    headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]
+    assert headings == ["Active Jobs (1)", "Completed Jobs (1)", "Failed Jobs (1)"]
+    running, done, failed = (t.text for t in browser.find_elements(By.TAG_NAME, "table"))
+    assert "collect at wordcount.py:9" in done and "2/2" in done and "4/4 (1 failed)" in done
+    assert "Job aborted due to stage failure" in failed and "0/2 (2 failed)" in failed
+    assert "1/4 (1 running)" in running and "2.0 s" in running
+    assert HOSTILE in browser.find_element(By.TAG_NAME, "nav").text  # text, not markup
+    assert not browser.find_elements(By.CSS_SELECTOR, "img")
+    assert browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
+    _shot(browser, artifacts, "jobs")
 
-        # Environment: the properties, the secret as the driver redacted it.
-        browser.find_element(By.LINK_TEXT, "Environment").click()
-        text = browser.find_element(By.TAG_NAME, "main").text
-        assert f"spark.authenticate.secret {REDACTED}" in text
-        assert "python 3.11.2" in text
-        shot("environment")
+    # The running job moves on: the page refreshes itself, no reload asked.
+    feed(served_app.loop, served_app.store, [served_app.later_end])
+    wait_for(
+        lambda: "2/4" in browser.find_elements(By.TAG_NAME, "table")[0].text,
+        "the Jobs page to refresh itself with the finished task",
+    )
+
+
+def test_a_job_leads_to_its_stages_and_a_failed_task_s_traceback(
+    browser: webdriver.Chrome, artifacts: Path, served_app: Served
+) -> None:
+    browser.get(served_app.url + "/jobs/")
+    browser.find_element(By.LINK_TEXT, "collect at wordcount.py:9").click()
+    assert browser.title.endswith("Details for Job 0")
+    text = _main_text(browser)
+    assert "Completed Stages (2)" in text and "reduceByKey at wordcount.py:8" in text
+    assert "Pending Stages" not in text  # empty tables are left out
+    _shot(browser, artifacts, "job")
+
+    browser.find_element(By.LINK_TEXT, "collect at wordcount.py:9").click()
+    assert browser.title.endswith("Details for Stage 1 (Attempt 0)")
+    text = _main_text(browser)
+    assert "Summary Metrics for 2 Completed Tasks" in text
+    assert "Shuffle Read Size / Records: 600.0 B / 8" in text
+    rows = browser.find_elements(By.CSS_SELECTOR, "#tasks + .pager + table tr")
+    statuses = [r.find_elements(By.TAG_NAME, "td")[3].text for r in rows[1:]]
+    assert statuses == ["FAILED", "SUCCESS", "SUCCESS"]
+    error = browser.find_element(By.CSS_SELECTOR, "td details summary")
+    assert error.text == "ValueError: invalid literal for int() with base 10: 'x'"
+    error.click()  # opens without any script: <details>
+    trace = browser.find_element(By.CSS_SELECTOR, "td details pre").text
+    assert 'File "wordcount.py", line 9, in parse' in trace
+    _shot(browser, artifacts, "stage")
+
+
+def test_stages_executors_and_environment(
+    browser: webdriver.Chrome, artifacts: Path, served_app: Served
+) -> None:
+    browser.get(served_app.url + "/stages/")
+    assert browser.find_element(By.ID, "failed").text == "Failed Stages (1)"
+    assert "Task 0 in stage 2.0 failed 2 times" in _main_text(browser)
+    _shot(browser, artifacts, "stages")
+
+    # Executors: cores, active / failed / complete / total tasks, and the worker's log links.
+    browser.find_element(By.LINK_TEXT, "Executors").click()
+    table = browser.find_elements(By.TAG_NAME, "table")[1]
+    first = table.find_elements(By.TAG_NAME, "tr")[1].find_elements(By.TAG_NAME, "td")
+    assert [c.text for c in first[:8]] == ["0", "127.0.0.1", "Active", "2", "1", "1", "2", "4"]
+    stdout = table.find_element(By.LINK_TEXT, "stdout")
+    added = served_app.app.events[3]
+    assert stdout.get_attribute("href") == added["Executor Info"]["Log Urls"]["stdout"]
+    _shot(browser, artifacts, "executors")
+
+    # Environment: the properties, the secret as the driver redacted it.
+    browser.find_element(By.LINK_TEXT, "Environment").click()
+    text = _main_text(browser)
+    assert f"spark.authenticate.secret {REDACTED}" in text
+    assert "python 3.11.2" in text
+    _shot(browser, artifacts, "environment")
