@@ -61,7 +61,8 @@ overflow:hidden}
 color:#111}
 .err{color:#b0281f}
 td.error{min-width:260px;max-width:480px}
-td.error pre{white-space:pre;overflow:auto;max-width:34em;max-height:22em}
+td.error pre{white-space:pre;overflow:auto;max-width:30em;max-height:22em}
+.scroll{overflow-x:auto}
 details summary{cursor:pointer;color:#b0281f}
 pre{white-space:pre-wrap;background:#fff4f3;border:1px solid #f0c8c4;padding:6px;margin:.3em 0;
 font-size:12px}

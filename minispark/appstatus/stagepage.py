@@ -221,7 +221,8 @@ def _task_table(view: PageView, stage: dict[str, Any]) -> str:
         headers.append(f'<a href="{_href(view, stage, flip, size, 1)}">{label}</a>{arrow}')
     rows = [[row[i] for i in keep] for row in map(_task_row, tasks)]
     numeric = frozenset(n for n, i in enumerate(keep) if i in (0, 1, 2, 7))
-    return pager + ui.table(headers, rows, numeric=numeric, styles={len(keep) - 1: "error"})
+    table = ui.table(headers, rows, numeric=numeric, styles={len(keep) - 1: "error"})
+    return f'{pager}<div class="scroll">{table}</div>'
 
 
 def _page_numbers(current: int, pages: int) -> list[int]:

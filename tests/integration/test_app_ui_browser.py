@@ -173,7 +173,7 @@ def test_a_job_leads_to_its_stages_and_a_failed_task_s_traceback(
     text = _main_text(browser)
     assert "Summary Metrics for 2 Completed Tasks" in text
     assert "Shuffle Read Size / Records: 600.0 B / 8" in text
-    rows = browser.find_elements(By.CSS_SELECTOR, "#tasks + .pager + table tr")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#tasks + .pager + .scroll table tr")
     statuses = [r.find_elements(By.TAG_NAME, "td")[3].text for r in rows[1:]]
     assert statuses == ["FAILED", "SUCCESS", "SUCCESS"]
     error = browser.find_element(By.CSS_SELECTOR, "td details summary")
