@@ -10,7 +10,7 @@ from aiohttp import web
 
 from . import layout as ui
 from .layout import esc
-from .pageview import PageView, handler
+from .pageview import PageView, base_of, handler
 from .source import AppSource
 from .stagepage import stage_page, stage_table
 from .timefmt import epoch_ms, span_ms
@@ -268,8 +268,7 @@ def page_routes(source: AppSource, prefix: str) -> list[web.RouteDef]:
 
 
 def _base(request: web.Request, prefix: str) -> str:
-    app = request.match_info.get("app")
-    return prefix if app is None else request.path.rstrip("/") + "/"
+    return base_of(prefix, request.match_info.get("app", ""))
 
 
 async def _add_slash(request: web.Request) -> web.Response:

@@ -3,10 +3,15 @@ only http(s), the pages refresh only while the application runs, and bad ids say
 
 from __future__ import annotations
 
+import asyncio
 import html
+from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from minispark.appstatus.pages import page_routes
 from minispark.appstatus.store import AppStore
 from tests.appevents import T0, App, failure, stage_info
 
@@ -111,3 +116,47 @@ def test_the_task_table_pages_and_sorts() -> None:
     _, body = get(store, "/stages/stage/?id=0&attempt=0&task.sort=-runtime&task.pageSize=5")
     rows = body.split('<div class="scroll">')[1].split("<tr>")[2:]
     assert [r.split("</td>")[0] for r in rows] == [f'<td class="num">{i}' for i in range(5)]
+
+
+class TwoApps:
+    """A history server's kind of source: several applications, each found by its id."""
+
+    def __init__(self, *stores: AppStore) -> None:
+        self._stores = {s.app_id or "": s for s in stores}
+
+    def applications(self) -> list[dict[str, Any]]:
+        return [s.application() for s in self._stores.values()]
+
+    async def store(self, app_id: str) -> AppStore | None:
+        return self._stores.get(app_id)
+
+
+def test_under_a_history_prefix_each_app_s_pages_link_within_it() -> None:
+    first = _hostile_store(ended=True)
+    other = App(name="second", app_id="app-2/x").start()
+    second = AppStore()
+    for event in other.events:
+        second.apply(event)
+
+    async def run() -> list[tuple[int, str]]:
+        app = web.Application()
+        app.add_routes(page_routes(TwoApps(first, second), "/history/{app}/"))
+        async with TestClient(TestServer(app)) as client:
+            found = []
+            for path in (
+                "/history/app-20270115080000-0000/jobs/",
+                "/history/app-2%2Fx/environment/",
+                "/history/app-nope/jobs/",
+                "/history/app-2%2Fx/",
+            ):
+                reply = await client.get(path, allow_redirects=False)
+                found.append((reply.status, reply.headers.get("Location") or await reply.text()))
+            return found
+
+    jobs, env, missing, home = asyncio.run(run())
+    assert jobs[0] == 200
+    assert 'href="/history/app-20270115080000-0000/jobs/job/?id=0"' in jobs[1]
+    assert 'href="/history/app-20270115080000-0000/executors/"' in jobs[1]
+    assert env[0] == 200 and 'href="/history/app-2%2Fx/stages/"' in env[1]
+    assert missing == (404, "no such application: app-nope\n")
+    assert home == (302, "/history/app-2%2Fx/jobs/")
