@@ -92,15 +92,22 @@ GROUPS = _groups()  # the nested objects in LAYOUT's order, each with its fields
 
 
 def parse(raw: dict[str, Any], where: str) -> Metrics:
-    """A ``Task Metrics`` object; absent figures are 0, a non-integer one an EventError."""
-    values: list[int] = []
+    """A ``Task Metrics`` object; absent figures are 0, a non-integer one an EventError.
+    Runs once per finished task, so the figures are gathered first and checked in one go."""
+    values: list[Any] = []
     for group, keys in GROUPS:
-        holder = f.mapping(raw, group, where, optional=True) if group else raw
-        for key in keys:
-            value = holder.get(key, 0)
-            if type(value) is not int:  # bool is no figure either; this runs 19 times a task
-                f.integer(holder, key, f"{where} {group or 'Task Metrics'}")
-            values.append(value)
+        holder = raw.get(group) if group else raw
+        if holder is None:
+            values.extend([0] * len(keys))
+        elif type(holder) is dict:
+            values.extend([holder.get(key, 0) for key in keys])
+        else:
+            f.mapping(raw, group, where)  # raises, naming the group
+    if not all(type(v) is int for v in values):  # bool is no figure either
+        for group, keys in GROUPS:
+            holder = raw[group] if group else raw
+            for key in keys:
+                f.integer(holder, key, f"{where} {group or 'Task Metrics'}", default=0)
     return Metrics(*values)
 
 

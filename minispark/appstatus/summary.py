@@ -1,6 +1,6 @@
 """Quantiles of a stage's successful tasks (Spark's ``taskSummary``) without re-sorting.
 
-Each finished task appends one row of its figures: O(1) per event, and the figures stay
+Each finished task is appended to a list of pending ones: O(1) per event, and the figures stay
 exact when old tasks are dropped from the task table. A summary keeps its columns sorted and
 adds only the rows that came since: appended to a sorted list, they sort in about linear
 time (Timsort finds the sorted run), so a running stage's page never sorts 100,000 tasks
@@ -65,18 +65,21 @@ def _figures(duration: int, m: Metrics) -> tuple[int, ...]:
 class TaskColumns:
     def __init__(self) -> None:
         self._sorted: list[list[int]] = [[] for _ in COLUMNS]
-        self._pending: list[tuple[int, ...]] = []  # rows not yet in the sorted columns
+        # Tasks not yet in the sorted columns; their figures are read out when a summary
+        # is asked for, which a replayed log's tasks may never be.
+        self._pending: list[tuple[int, Metrics]] = []
 
     def __len__(self) -> int:
         return len(self._sorted[0]) + len(self._pending)
 
     def add(self, duration: int, metrics: Metrics) -> None:
-        self._pending.append(_figures(duration, metrics))
+        self._pending.append((duration, metrics))
 
     def _catch_up(self) -> None:
         if not self._pending:
             return
-        for column, added in zip(self._sorted, zip(*self._pending, strict=True), strict=True):
+        rows = [_figures(duration, metrics) for duration, metrics in self._pending]
+        for column, added in zip(self._sorted, zip(*rows, strict=True), strict=True):
             column.extend(added)
             column.sort()
         self._pending = []

@@ -342,3 +342,23 @@ def test_one_hundred_thousand_tasks_replay_and_summarise() -> None:
     assert sum(e["completedTasks"] for e in store.executors()) == 100_000
     page = store.task_list(0, 0, offset=99_990, length=20) or []
     assert [t["index"] for t in page] == list(range(99_990, 100_000))
+
+
+@pytest.mark.parametrize(
+    ("metrics", "message"),
+    [
+        ({"Executor Run Time": "5"}, "Task Metrics: field 'Executor Run Time' must be an integer"),
+        ({"Input Metrics": {"Bytes Read": True}}, "Input Metrics: field 'Bytes Read' must be an"),
+        ({"Shuffle Read Metrics": []}, "field 'Shuffle Read Metrics' must be an object"),
+    ],
+)
+def test_a_bad_task_metric_is_named(metrics: dict[str, Any], message: str) -> None:
+    app = App().start()
+    stage = stage_info(0, "count at r.py:1", 1)
+    app.job_start(0, T0, stage)
+    app.stage_submitted(stage, T0)
+    app.task(stage, 0, T0, 1)
+    app.events[-1]["Task Metrics"] = metrics
+    with pytest.raises(EventError, match="SparkListenerTaskEnd") as raised:
+        _store(app)
+    assert message in str(raised.value)
