@@ -230,6 +230,44 @@ def _page_numbers(current: int, pages: int) -> list[int]:
     return sorted({1, *near, pages})
 
 
+def _executor_table(view: PageView, stage: dict[str, Any]) -> str:
+    known = {e["id"]: e for e in view.store.executors(all_=True)}
+    rows = []
+    for exec_id, share in stage["executorSummary"].items():
+        executor = known.get(exec_id, {})
+        logs = executor.get("executorLogs", {})
+        failed = str(share["failedTasks"])
+        rows.append(
+            [
+                esc(exec_id),
+                esc(executor.get("hostPort", "")),
+                ui.duration(share["taskTime"]),
+                str(share["succeededTasks"] + share["failedTasks"] + share["killedTasks"]),
+                f'<span class="err">{failed}</span>' if share["failedTasks"] else failed,
+                str(share["succeededTasks"]),
+                ui.size_records(share["inputBytes"], share["inputRecords"]),
+                ui.size_records(share["shuffleRead"], share["shuffleReadRecords"]),
+                ui.size_records(share["shuffleWrite"], share["shuffleWriteRecords"]),
+                ui.size(share["peakMemoryMetrics"]["ProcessTreePythonRSSMemory"]),
+                " ".join(ui.link(url, kind) for kind, url in sorted(logs.items())),
+            ]
+        )
+    headers = [
+        "Executor ID",
+        "Address",
+        "Task Time",
+        "Total Tasks",
+        "Failed Tasks",
+        "Succeeded Tasks",
+        "Input Size / Records",
+        "Shuffle Read Size / Records",
+        "Shuffle Write Size / Records",
+        "Peak RSS",
+        "Logs",
+    ]
+    return ui.table(headers, rows, numeric=frozenset(range(2, 10)))
+
+
 def _stage_facts(view: PageView, stage: dict[str, Any]) -> str:
     s = stage
     facts = [
@@ -275,6 +313,7 @@ def stage_page(view: PageView) -> web.Response:
     summary = store.task_summary(stage_id, attempt) or {}
     done = stage["numCompleteTasks"]
     body += f"<h2>Summary Metrics for {done} Completed Tasks</h2>" + summary_table(summary)
+    body += "<h2>Aggregated Metrics by Executor</h2>" + _executor_table(view, stage)
     ended = done + stage["numFailedTasks"] + stage["numKilledTasks"]
     body += f'<h2 id="tasks">Tasks ({ended + stage["numActiveTasks"]})</h2>'
     body += _task_table(view, stage)

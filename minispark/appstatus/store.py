@@ -19,7 +19,7 @@ from typing import Any
 from . import fields as f
 from . import metrics as tm
 from .fields import EventError
-from .records import Executor, Job, Stage, Task
+from .records import Executor, Job, Stage, StageExecutor, Task
 from .summary import DEFAULT_QUANTILES
 from .timefmt import rest_time
 
@@ -384,6 +384,10 @@ class AppStore:
             stage.active -= 1
         if task.metrics is not None:
             stage.totals.add(task.metrics)
+        share = stage.by_executor.get(task.executor_id)
+        if share is None:
+            share = stage.by_executor[task.executor_id] = StageExecutor()
+        share.count(task)
         new_index = False
         if task.status == "SUCCESS":
             stage.complete += 1
@@ -480,8 +484,12 @@ class AppStore:
         return [self._stages[(stage_id, a)].to_json() for a in self._attempts.get(stage_id, [])]
 
     def stage(self, stage_id: int, attempt: int) -> dict[str, Any] | None:
+        """One attempt, with Spark's ``executorSummary`` (each executor's share) too."""
         stage = self._stages.get((stage_id, attempt))
-        return stage.to_json() if stage else None
+        if stage is None:
+            return None
+        shares = {e: share.to_json() for e, share in sorted(stage.by_executor.items())}
+        return {**stage.to_json(), "executorSummary": shares}
 
     def task_list(
         self, stage_id: int, attempt: int, offset: int = 0, length: int = 20, sort: str = "ID"

@@ -173,6 +173,16 @@ def test_a_job_leads_to_its_stages_and_a_failed_task_s_traceback(
     text = _main_text(browser)
     assert "Summary Metrics for 2 Completed Tasks" in text
     assert "Shuffle Read Size / Records: 600.0 B / 8" in text
+    # Which executor is behind: executor 0's one task failed, executor 1 ran the other two.
+    by_executor = browser.find_elements(By.TAG_NAME, "table")[1]
+    shares = [
+        [c.text for c in row.find_elements(By.TAG_NAME, "td")[:6]]
+        for row in by_executor.find_elements(By.TAG_NAME, "tr")[1:]
+    ]
+    assert shares == [
+        ["0", "127.0.0.1", "10 ms", "1", "1", "0"],
+        ["1", "127.0.0.1", "50 ms", "2", "0", "2"],
+    ]
     rows = browser.find_elements(By.CSS_SELECTOR, "#tasks + .pager + .scroll table tr")
     statuses = [r.find_elements(By.TAG_NAME, "td")[3].text for r in rows[1:]]
     assert statuses == ["FAILED", "SUCCESS", "SUCCESS"]

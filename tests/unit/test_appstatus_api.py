@@ -173,7 +173,9 @@ def test_stages_tasks_and_their_summary(store: AppStore) -> None:
     assert (stages[1]["inputBytes"], stages[1]["inputRecords"]) == (2000, 20)
     assert ok(store, BASE + "/stages?status=complete") == stages
     assert ok(store, BASE + "/stages/1") == [stages[0]]
-    assert ok(store, BASE + "/stages/1/0") == stages[0]
+    detail = ok(store, BASE + "/stages/1/0")
+    assert detail == {**stages[0], "executorSummary": detail["executorSummary"]}
+    assert detail["executorSummary"]["1"]["shuffleRead"] == 600
     tasks = ok(store, BASE + "/stages/1/0/taskList")
     assert all(set(t) == TASK_FIELDS for t in tasks)
     assert [t["status"] for t in tasks] == ["FAILED", "SUCCESS", "SUCCESS"]

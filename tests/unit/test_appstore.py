@@ -61,7 +61,15 @@ def test_a_job_with_a_shuffle_is_two_stages_with_their_bytes() -> None:
     assert map_["submissionTime"] == "2027-01-15T08:00:01.001GMT"
     assert map_["firstTaskLaunchedTime"] == "2027-01-15T08:00:01.002GMT"
     assert map_["completionTime"] == "2027-01-15T08:00:01.200GMT"
-    assert store.stage(0, 0) == map_ and store.stage_attempts(0) == [map_]
+    assert store.stage_attempts(0) == [map_]
+    detail = store.stage(0, 0) or {}
+    shares = detail.pop("executorSummary")
+    assert detail == map_
+    assert list(shares) == ["0", "1"]  # each map task ran on its own executor
+    assert (shares["1"]["taskTime"], shares["1"]["succeededTasks"]) == (150, 1)
+    assert (shares["1"]["inputBytes"], shares["1"]["shuffleWrite"]) == (1000, 300)
+    reduce_shares = (store.stage(1, 0) or {})["executorSummary"]
+    assert (reduce_shares["0"]["failedTasks"], reduce_shares["1"]["succeededTasks"]) == (1, 2)
     assert store.stage(0, 1) is None and store.job(7) is None
 
 
