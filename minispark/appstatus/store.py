@@ -19,6 +19,7 @@ from typing import Any
 from . import fields as f
 from . import metrics as tm
 from .fields import EventError
+from .reasons import error_message
 from .records import Executor, Job, Stage, StageExecutor, Task
 from .summary import DEFAULT_QUANTILES
 from .timefmt import rest_time
@@ -33,30 +34,6 @@ NO_TIME = -1  # Spark's end time of an application that has not ended
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _error_message(reason: dict[str, Any], where: str) -> str | None:
-    """What Spark's task table shows for a task's end reason (None for success)."""
-    kind = f.text(reason, "Reason", where)
-    if kind == "Success":
-        return None
-    if kind == "ExceptionFailure":
-        trace = reason.get("Full Stack Trace")
-        if isinstance(trace, str) and trace:
-            return trace
-        name = f.text(reason, "Class Name", where, "")
-        return f"{name}: {f.text(reason, 'Description', where, '')}"
-    if kind == "FetchFailed":
-        return (
-            f"FetchFailed(shuffleId={reason.get('Shuffle ID')}, mapId={reason.get('Map ID')}, "
-            f"message={f.text(reason, 'Message', where, '')})"
-        )
-    if kind == "ExecutorLostFailure":
-        return (
-            f"ExecutorLostFailure (executor {f.text(reason, 'Executor ID', where, '?')} exited) "
-            f"Reason: {f.text(reason, 'Loss Reason', where, '')}"
-        )
-    return kind
 
 
 class AppStore:
@@ -347,7 +324,7 @@ class AppStore:
         raw = event.get("Task Metrics")
         task.metrics = tm.parse(f.mapping(event, "Task Metrics", where), where) if raw else None
         task.finish_time = f.integer(info, "Finish Time", where, 0)
-        task.error = _error_message(reason, where)
+        task.error = error_message(reason, where)
         if kind == "Success":
             task.status = "SUCCESS"
         elif kind == "TaskKilled" or f.flag(info, "Killed", where):
