@@ -323,7 +323,9 @@ class RegisterApplication(Message):
     # Executor ids below this were used already: a leader that never heard of the app must
     # not hand them out again (the driver still knows the old executors by those ids).
     next_exec_id: int = 0
-    ui_url: str = ""  # the driver's application UI, for the master's page to link to
+    # The application UI's address (http(s)://host:port), which the master's page links to;
+    # "" when the driver serves none (spark.ui.enabled=false) or is older than the UI.
+    ui_url: str = ""
 
 
 class UnregisterApplication(Message):

@@ -5,7 +5,7 @@ comes from the application passes through ``esc`` (or ``link``) before it reache
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -60,6 +60,9 @@ overflow:hidden}
 .bar span{position:relative;display:block;text-align:center;font-size:11px;line-height:18px;
 color:#111}
 .err{color:#b0281f}
+td.error{min-width:260px;max-width:480px}
+td.error pre{white-space:pre;overflow:auto;max-width:30em;max-height:22em}
+.scroll{overflow-x:auto}
 details summary{cursor:pointer;color:#b0281f}
 pre{white-space:pre-wrap;background:#fff4f3;border:1px solid #f0c8c4;padding:6px;margin:.3em 0;
 font-size:12px}
@@ -137,12 +140,19 @@ def progress(done: int, total: int, running: int = 0, failed: int = 0, skipped: 
 
 
 def table(
-    headers: Iterable[str], rows: Iterable[Iterable[str]], numeric: frozenset[int] = frozenset()
+    headers: Iterable[str],
+    rows: Iterable[Iterable[str]],
+    numeric: frozenset[int] = frozenset(),
+    styles: Mapping[int, str] | None = None,
 ) -> str:
-    """Cells are HTML already; ``numeric`` column numbers are right-aligned."""
+    """Cells are HTML already; ``numeric`` column numbers are right-aligned, ``styles``
+    gives other columns a class of the style sheet."""
+    named = dict(styles or {})
+    for i in numeric:
+        named[i] = (named.get(i, "") + " num").strip()
 
     def cls(i: int) -> str:
-        return ' class="num"' if i in numeric else ""
+        return f' class="{named[i]}"' if i in named else ""
 
     head = "".join(f"<th{cls(i)}>{h}</th>" for i, h in enumerate(headers))
     body = "".join(
@@ -159,6 +169,10 @@ def facts(items: Iterable[tuple[str, str]]) -> str:
 
 
 def section(title: str, count: int, shown: int, body: str, anchor: str = "") -> str:
+    """A titled table with its exact count; nothing at all when there is nothing to show,
+    as Spark leaves out an empty table."""
+    if count == 0 and shown == 0:
+        return ""
     note = f" <small>(only showing the last {shown})</small>" if shown < count else ""
     ident = f' id="{esc(anchor)}"' if anchor else ""
     return f"<h2{ident}>{esc(title)} ({count}){note}</h2>{body}"

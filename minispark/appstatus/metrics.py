@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from . import fields as f
@@ -58,23 +58,57 @@ class Metrics:
         return self.remote_bytes + self.local_bytes
 
     def add(self, other: Metrics) -> None:
-        """Sum ``other`` into this one (a stage's totals; peak memory is the larger)."""
-        for name in NAMES:
-            if name == "peak_memory":
-                self.peak_memory = max(self.peak_memory, other.peak_memory)
-            else:
-                setattr(self, name, getattr(self, name) + getattr(other, name))
+        """Sum ``other`` into this one (a stage's totals; peak memory is the larger).
+        Spelt out rather than looped over the fields: it runs once per finished task."""
+        self.run_time += other.run_time
+        self.cpu_time += other.cpu_time
+        self.result_size += other.result_size
+        self.peak_memory = max(self.peak_memory, other.peak_memory)
+        self.memory_spilled += other.memory_spilled
+        self.disk_spilled += other.disk_spilled
+        self.input_bytes += other.input_bytes
+        self.input_records += other.input_records
+        self.output_bytes += other.output_bytes
+        self.output_records += other.output_records
+        self.remote_blocks += other.remote_blocks
+        self.local_blocks += other.local_blocks
+        self.fetch_wait += other.fetch_wait
+        self.remote_bytes += other.remote_bytes
+        self.local_bytes += other.local_bytes
+        self.read_records += other.read_records
+        self.write_bytes += other.write_bytes
+        self.write_time += other.write_time
+        self.write_records += other.write_records
 
 
-NAMES = tuple(field.name for field in fields(Metrics))
+def _groups() -> list[tuple[str, list[str]]]:
+    found: dict[str, list[str]] = {}
+    for _, group, key in LAYOUT:
+        found.setdefault(group, []).append(key)
+    return list(found.items())
+
+
+GROUPS = _groups()  # the nested objects in LAYOUT's order, each with its fields
 
 
 def parse(raw: dict[str, Any], where: str) -> Metrics:
-    values: dict[str, int] = {}
-    for attr, group, key in LAYOUT:
-        holder = f.mapping(raw, group, where, optional=True) if group else raw
-        values[attr] = f.integer(holder, key, f"{where} {group or 'Task Metrics'}", default=0)
-    return Metrics(**values)
+    """A ``Task Metrics`` object; absent figures are 0, a non-integer one an EventError.
+    Runs once per finished task, so the figures are gathered first and checked in one go."""
+    values: list[Any] = []
+    for group, keys in GROUPS:
+        holder = raw.get(group) if group else raw
+        if holder is None:
+            values.extend([0] * len(keys))
+        elif type(holder) is dict:
+            values.extend([holder.get(key, 0) for key in keys])
+        else:
+            f.mapping(raw, group, where)  # raises, naming the group
+    if not all(type(v) is int for v in values):  # bool is no figure either
+        for group, keys in GROUPS:
+            holder = raw[group] if group else raw
+            for key in keys:
+                f.integer(holder, key, f"{where} {group or 'Task Metrics'}", default=0)
+    return Metrics(*values)
 
 
 def to_json(m: Metrics) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from . import layout as ui
 from .layout import esc
-from .pageview import PageView, handler
+from .pageview import PageView, base_of, handler
 from .source import AppSource
 from .stagepage import stage_page, stage_table
 from .timefmt import epoch_ms, span_ms
@@ -131,20 +131,18 @@ _STAGE_SECTIONS = (
 
 def stages_page(view: PageView) -> web.Response:
     store = view.store
-    counts = store.stage_counts
-    body = ui.facts(
-        [
-            (title, f'<a href="#{status.lower()}">{max(0, counts[status])}</a>')
-            for status, title in _STAGE_SECTIONS
-        ]
-    )
+    listed = {status: store.stages(status) for status, _ in _STAGE_SECTIONS}
+    # Exact counts, though the oldest finished stages may no longer be kept.
+    counts = {s: max(len(listed[s]), store.stage_counts[s]) for s in listed}
+
+    def count(status: str) -> str:
+        n = counts[status]
+        return f'<a href="#{status.lower()}">{n}</a>' if listed[status] else str(n)
+
+    body = ui.facts([(title, count(status)) for status, title in _STAGE_SECTIONS])
     for status, title in _STAGE_SECTIONS:
-        stages = store.stages(status)
-        shown = len(stages)
-        count = max(shown, counts[status])
-        body += ui.section(
-            title, count, shown, stage_table(view, stages, status), anchor=status.lower()
-        )
+        table = stage_table(view, listed[status], status)
+        body += ui.section(title, counts[status], len(listed[status]), table, status.lower())
     return view.render("stages/", "Stages for All Jobs", body)
 
 
@@ -270,8 +268,7 @@ def page_routes(source: AppSource, prefix: str) -> list[web.RouteDef]:
 
 
 def _base(request: web.Request, prefix: str) -> str:
-    app = request.match_info.get("app")
-    return prefix if app is None else request.path.rstrip("/") + "/"
+    return base_of(prefix, request.match_info.get("app", ""))
 
 
 async def _add_slash(request: web.Request) -> web.Response:

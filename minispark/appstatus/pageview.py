@@ -55,6 +55,11 @@ def _plain(status: int, text: str) -> web.HTTPException:
     return kind(text=text + "\n")
 
 
+def base_of(prefix: str, app_id: str) -> str:
+    """Where an application's pages are: the prefix with its id in place of ``{app}``."""
+    return prefix.replace("{app}", quote(app_id, safe=""))
+
+
 def handler(
     source: AppSource, prefix: str, page: Page
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -66,7 +71,6 @@ def handler(
         store = await source.store(app_id)
         if store is None:
             raise _plain(404, f"no such application: {app_id}")
-        base = prefix.replace("{app}", quote(app_id, safe=""))
-        return page(PageView(store, base, request))
+        return page(PageView(store, base_of(prefix, app_id), request))
 
     return handle

@@ -50,6 +50,48 @@ class Task:
 
 
 @dataclass(slots=True)
+class StageExecutor:
+    """One executor's share of a stage (Spark's ``executorSummary``): which one is behind."""
+
+    task_time: int = 0
+    failed: int = 0
+    succeeded: int = 0
+    killed: int = 0
+    totals: tm.Metrics = field(default_factory=tm.Metrics)
+
+    def count(self, task: Task) -> None:
+        self.task_time += task.duration(task.finish_time)
+        if task.status == "SUCCESS":
+            self.succeeded += 1
+        elif task.status == "KILLED":
+            self.killed += 1
+        else:
+            self.failed += 1
+        if task.metrics is not None:
+            self.totals.add(task.metrics)
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.totals
+        return {
+            "taskTime": self.task_time,
+            "failedTasks": self.failed,
+            "succeededTasks": self.succeeded,
+            "killedTasks": self.killed,
+            "inputBytes": t.input_bytes,
+            "inputRecords": t.input_records,
+            "outputBytes": t.output_bytes,
+            "outputRecords": t.output_records,
+            "shuffleRead": t.shuffle_read_bytes,
+            "shuffleReadRecords": t.read_records,
+            "shuffleWrite": t.write_bytes,
+            "shuffleWriteRecords": t.write_records,
+            "memoryBytesSpilled": t.memory_spilled,
+            "diskBytesSpilled": t.disk_spilled,
+            "peakMemoryMetrics": {"ProcessTreePythonRSSMemory": t.peak_memory},
+        }
+
+
+@dataclass(slots=True)
 class Stage:
     stage_id: int
     attempt_id: int
@@ -72,6 +114,7 @@ class Stage:
     tasks: dict[int, Task] = field(default_factory=dict)
     finished_tasks: deque[int] = field(default_factory=deque)  # oldest first, for retention
     columns: TaskColumns = field(default_factory=TaskColumns)
+    by_executor: dict[str, StageExecutor] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[int, int]:

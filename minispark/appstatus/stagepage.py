@@ -126,22 +126,23 @@ def summary_table(summary: dict[str, Any]) -> str:
     )
 
 
-TASK_HEADERS = (
-    ("Index", "ID"),
-    ("Task ID", "ID"),
-    ("Attempt", ""),
-    ("Status", ""),
-    ("Locality Level", ""),
-    ("Executor ID", ""),
-    ("Host", ""),
-    ("Launch Time", ""),
-    ("Duration", "runtime"),
-    ("Input Size / Records", ""),
-    ("Shuffle Read Size / Records", ""),
-    ("Shuffle Write Size / Records", ""),
-    ("Peak RSS", ""),
-    ("Errors", ""),
+# (header, the sort its link asks for or "", the stage figure it needs to be shown or "")
+TASK_COLUMNS = (
+    ("Index", "ID", ""),
+    ("Task ID", "ID", ""),
+    ("Attempt", "", ""),
+    ("Status", "", ""),
+    ("Locality", "", ""),
+    ("Executor ID / Host", "", ""),
+    ("Launch Time", "", ""),
+    ("Duration", "runtime", ""),
+    ("Input Size / Records", "", "inputBytes"),
+    ("Shuffle Read Size / Records", "", "shuffleReadBytes"),
+    ("Shuffle Write Size / Records", "", "shuffleWriteBytes"),
+    ("Peak RSS", "", ""),
+    ("Errors", "", ""),
 )
+ERRORS = len(TASK_COLUMNS) - 1
 
 
 def _task_row(t: dict[str, Any]) -> list[str]:
@@ -149,28 +150,26 @@ def _task_row(t: dict[str, Any]) -> list[str]:
     read = m.get("shuffleReadMetrics", {})
     write = m.get("shuffleWriteMetrics", {})
     inp = m.get("inputMetrics", {})
+    read_bytes = read.get("remoteBytesRead", 0) + read.get("localBytesRead", 0)
     return [
         str(t["index"]),
         str(t["taskId"]),
         str(t["attempt"]),
         ui.badge(t["status"]),
         esc(t["taskLocality"]),
-        esc(t["executorId"]),
-        esc(t["host"]),
+        f"{esc(t['executorId'])} / {esc(t['host'])}",
         ui.when(epoch_ms(t["launchTime"])),
         ui.duration(t["duration"]),
         ui.size_records(inp.get("bytesRead", 0), inp.get("recordsRead", 0)),
-        ui.size_records(
-            read.get("remoteBytesRead", 0) + read.get("localBytesRead", 0),
-            read.get("recordsRead", 0),
-        ),
+        ui.size_records(read_bytes, read.get("recordsRead", 0)),
         ui.size_records(write.get("bytesWritten", 0), write.get("recordsWritten", 0)),
         ui.size(m["peakExecutionMemory"]) if m else "",
         _error_cell(t["errorMessage"] or ""),
     ]
 
 
-def _task_table(view: PageView, stage: dict[str, Any]) -> str:
+def _task_page(view: PageView, stage: dict[str, Any]) -> tuple[list[dict[str, Any]], str, str]:
+    """The tasks of the page asked for, its sort, and the pager's HTML."""
     stage_id, attempt = stage["stageId"], stage["attemptId"]
     sort = view.request.query.get("task.sort", "ID")
     if sort not in TASK_SORTS:
@@ -182,41 +181,91 @@ def _task_table(view: PageView, stage: dict[str, Any]) -> str:
     pages = max(1, -(-total // size))
     number = min(max(1, view.number("task.page", 1)), pages)
     tasks = view.store.task_list(stage_id, attempt, (number - 1) * size, size, sort) or []
+    links = " ".join(
+        f"<b>{n}</b>" if n == number else f'<a href="{_href(view, stage, sort, size, n)}">{n}</a>'
+        for n in _page_numbers(number, pages)
+    )
+    kept = (
+        " (the oldest of the stage's finished tasks are no longer kept)"
+        if total < stage["numCompleteTasks"]
+        else ""
+    )
+    shown = f'<span class="muted">{len(tasks)} of {total} tasks{kept}</span>'
+    pager = f'<div class="pager">Page: {links} {shown}</div>'
+    return tasks, sort, pager
 
-    def href(**changes: object) -> str:
-        query = {
-            "id": stage_id,
-            "attempt": attempt,
-            "task.sort": sort,
-            "task.pageSize": size,
-            "task.page": number,
-        }
-        query.update({k.replace("_", "."): v for k, v in changes.items()})
-        return esc(view.url("stages/stage/?" + urlencode(query)) + "#tasks")
 
+def _href(view: PageView, stage: dict[str, Any], sort: str, size: int, page: int) -> str:
+    query = {
+        "id": stage["stageId"],
+        "attempt": stage["attemptId"],
+        "task.sort": sort,
+        "task.pageSize": size,
+        "task.page": page,
+    }
+    return esc(view.url("stages/stage/?" + urlencode(query)) + "#tasks")
+
+
+def _task_table(view: PageView, stage: dict[str, Any]) -> str:
+    tasks, sort, pager = _task_page(view, stage)
+    keep = [i for i, (_, _, needs) in enumerate(TASK_COLUMNS) if not needs or stage[needs]]
+    size = max(1, view.number("task.pageSize", TASK_PAGE_SIZE))
     headers = []
-    for label, key in TASK_HEADERS:
+    for i in keep:
+        label, key, _ = TASK_COLUMNS[i]
         if not key:
             headers.append(label)
             continue
         flip = f"-{key}" if sort == key else key
         arrow = " ▲" if sort == key else " ▼" if sort == f"-{key}" else ""
-        headers.append(f'<a href="{href(task_sort=flip, task_page=1)}">{label}</a>{arrow}')
-    pager = " ".join(
-        f"<b>{n}</b>" if n == number else f'<a href="{href(task_page=n)}">{n}</a>'
-        for n in _page_numbers(number, pages)
-    )
-    shown = f"{len(tasks)} of {total} kept tasks" + (
-        f" ({stage['numTasks']} in the stage)" if total < stage["numCompleteTasks"] else ""
-    )
-    return f'<div class="pager">Page: {pager} <span class="muted">{shown}</span></div>' + ui.table(
-        headers, [_task_row(t) for t in tasks], numeric=frozenset({0, 1, 2, 8})
-    )
+        headers.append(f'<a href="{_href(view, stage, flip, size, 1)}">{label}</a>{arrow}')
+    rows = [[row[i] for i in keep] for row in map(_task_row, tasks)]
+    numeric = frozenset(n for n, i in enumerate(keep) if i in (0, 1, 2, 7))
+    table = ui.table(headers, rows, numeric=numeric, styles={len(keep) - 1: "error"})
+    return f'{pager}<div class="scroll">{table}</div>'
 
 
 def _page_numbers(current: int, pages: int) -> list[int]:
     near = range(max(1, current - 4), min(pages, current + 4) + 1)
     return sorted({1, *near, pages})
+
+
+def _executor_table(view: PageView, stage: dict[str, Any]) -> str:
+    known = {e["id"]: e for e in view.store.executors(all_=True)}
+    rows = []
+    for exec_id, share in stage["executorSummary"].items():
+        executor = known.get(exec_id, {})
+        logs = executor.get("executorLogs", {})
+        failed = str(share["failedTasks"])
+        rows.append(
+            [
+                esc(exec_id),
+                esc(executor.get("hostPort", "")),
+                ui.duration(share["taskTime"]),
+                str(share["succeededTasks"] + share["failedTasks"] + share["killedTasks"]),
+                f'<span class="err">{failed}</span>' if share["failedTasks"] else failed,
+                str(share["succeededTasks"]),
+                ui.size_records(share["inputBytes"], share["inputRecords"]),
+                ui.size_records(share["shuffleRead"], share["shuffleReadRecords"]),
+                ui.size_records(share["shuffleWrite"], share["shuffleWriteRecords"]),
+                ui.size(share["peakMemoryMetrics"]["ProcessTreePythonRSSMemory"]),
+                " ".join(ui.link(url, kind) for kind, url in sorted(logs.items())),
+            ]
+        )
+    headers = [
+        "Executor ID",
+        "Address",
+        "Task Time",
+        "Total Tasks",
+        "Failed Tasks",
+        "Succeeded Tasks",
+        "Input Size / Records",
+        "Shuffle Read Size / Records",
+        "Shuffle Write Size / Records",
+        "Peak RSS",
+        "Logs",
+    ]
+    return ui.table(headers, rows, numeric=frozenset(range(2, 10)))
 
 
 def _stage_facts(view: PageView, stage: dict[str, Any]) -> str:
@@ -264,6 +313,7 @@ def stage_page(view: PageView) -> web.Response:
     summary = store.task_summary(stage_id, attempt) or {}
     done = stage["numCompleteTasks"]
     body += f"<h2>Summary Metrics for {done} Completed Tasks</h2>" + summary_table(summary)
+    body += "<h2>Aggregated Metrics by Executor</h2>" + _executor_table(view, stage)
     ended = done + stage["numFailedTasks"] + stage["numKilledTasks"]
     body += f'<h2 id="tasks">Tasks ({ended + stage["numActiveTasks"]})</h2>'
     body += _task_table(view, stage)

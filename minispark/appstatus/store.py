@@ -19,7 +19,8 @@ from typing import Any
 from . import fields as f
 from . import metrics as tm
 from .fields import EventError
-from .records import Executor, Job, Stage, Task
+from .reasons import error_message
+from .records import Executor, Job, Stage, StageExecutor, Task
 from .summary import DEFAULT_QUANTILES
 from .timefmt import rest_time
 
@@ -33,30 +34,6 @@ NO_TIME = -1  # Spark's end time of an application that has not ended
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _error_message(reason: dict[str, Any], where: str) -> str | None:
-    """What Spark's task table shows for a task's end reason (None for success)."""
-    kind = f.text(reason, "Reason", where)
-    if kind == "Success":
-        return None
-    if kind == "ExceptionFailure":
-        trace = reason.get("Full Stack Trace")
-        if isinstance(trace, str) and trace:
-            return trace
-        name = f.text(reason, "Class Name", where, "")
-        return f"{name}: {f.text(reason, 'Description', where, '')}"
-    if kind == "FetchFailed":
-        return (
-            f"FetchFailed(shuffleId={reason.get('Shuffle ID')}, mapId={reason.get('Map ID')}, "
-            f"message={f.text(reason, 'Message', where, '')})"
-        )
-    if kind == "ExecutorLostFailure":
-        return (
-            f"ExecutorLostFailure (executor {f.text(reason, 'Executor ID', where, '?')} exited) "
-            f"Reason: {f.text(reason, 'Loss Reason', where, '')}"
-        )
-    return kind
 
 
 class AppStore:
@@ -230,7 +207,8 @@ class AppStore:
         if stage.finished:
             return
         failure = info.get("Failure Reason")
-        self.stage_counts[stage.status] -= 1
+        if stage.status == "ACTIVE":
+            self.stage_counts["ACTIVE"] -= 1
         stage.status = "FAILED" if failure is not None else "COMPLETE"
         self.stage_counts[stage.status] += 1
         stage.failure_reason = str(failure) if failure is not None else None
@@ -346,7 +324,7 @@ class AppStore:
         raw = event.get("Task Metrics")
         task.metrics = tm.parse(f.mapping(event, "Task Metrics", where), where) if raw else None
         task.finish_time = f.integer(info, "Finish Time", where, 0)
-        task.error = _error_message(reason, where)
+        task.error = error_message(reason, where)
         if kind == "Success":
             task.status = "SUCCESS"
         elif kind == "TaskKilled" or f.flag(info, "Killed", where):
@@ -383,6 +361,10 @@ class AppStore:
             stage.active -= 1
         if task.metrics is not None:
             stage.totals.add(task.metrics)
+        share = stage.by_executor.get(task.executor_id)
+        if share is None:
+            share = stage.by_executor[task.executor_id] = StageExecutor()
+        share.count(task)
         new_index = False
         if task.status == "SUCCESS":
             stage.complete += 1
@@ -479,8 +461,12 @@ class AppStore:
         return [self._stages[(stage_id, a)].to_json() for a in self._attempts.get(stage_id, [])]
 
     def stage(self, stage_id: int, attempt: int) -> dict[str, Any] | None:
+        """One attempt, with Spark's ``executorSummary`` (each executor's share) too."""
         stage = self._stages.get((stage_id, attempt))
-        return stage.to_json() if stage else None
+        if stage is None:
+            return None
+        shares = {e: share.to_json() for e, share in sorted(stage.by_executor.items())}
+        return {**stage.to_json(), "executorSummary": shares}
 
     def task_list(
         self, stage_id: int, attempt: int, offset: int = 0, length: int = 20, sort: str = "ID"

@@ -1,14 +1,14 @@
 """Quantiles of a stage's successful tasks (Spark's ``taskSummary``) without re-sorting.
 
-Each finished task appends its figures to one column per metric: O(1) per event, and the
-columns stay exact when old tasks are dropped from the task table. A summary sorts the
-columns once and keeps the sorted copies until another task finishes, so a finished stage
-with 100,000 tasks is sorted once however often its page is viewed.
+Each finished task is appended to a list of pending ones: O(1) per event, and the figures stay
+exact when old tasks are dropped from the task table. A summary keeps its columns sorted and
+adds only the rows that came since: appended to a sorted list, they sort in about linear
+time (Timsort finds the sorted run), so a running stage's page never sorts 100,000 tasks
+from scratch, and a finished stage's is sorted once however often it is viewed.
 """
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,24 +64,32 @@ def _figures(duration: int, m: Metrics) -> tuple[int, ...]:
 
 class TaskColumns:
     def __init__(self) -> None:
-        self._columns = [array("q") for _ in COLUMNS]
-        self._sorted: list[list[int]] | None = None
+        self._sorted: list[list[int]] = [[] for _ in COLUMNS]
+        # Tasks not yet in the sorted columns; their figures are read out when a summary
+        # is asked for, which a replayed log's tasks may never be.
+        self._pending: list[tuple[int, Metrics]] = []
 
     def __len__(self) -> int:
-        return len(self._columns[0])
+        return len(self._sorted[0]) + len(self._pending)
 
     def add(self, duration: int, metrics: Metrics) -> None:
-        for column, value in zip(self._columns, _figures(duration, metrics), strict=True):
-            column.append(value)
-        self._sorted = None
+        self._pending.append((duration, metrics))
+
+    def _catch_up(self) -> None:
+        if not self._pending:
+            return
+        rows = [_figures(duration, metrics) for duration, metrics in self._pending]
+        for column, added in zip(self._sorted, zip(*rows, strict=True), strict=True):
+            column.extend(added)
+            column.sort()
+        self._pending = []
 
     def summary(self, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> dict[str, Any] | None:
         """Spark's ``TaskMetricDistributions``; None before any task has succeeded."""
         count = len(self)
         if count == 0:
             return None
-        if self._sorted is None:
-            self._sorted = [sorted(column) for column in self._columns]
+        self._catch_up()
         # Spark's rule: the value at index q * n, the last one for q = 1.
         picks = [min(int(q * count), count - 1) for q in quantiles]
         found: dict[str, Any] = {"quantiles": list(quantiles)}

@@ -447,6 +447,7 @@ class Master:
             conn=conn,
             requested_cores=m.app.max_cores or self.settings.default_cores,
             next_exec_id=m.next_exec_id,
+            ui_url=m.ui_url,
         )
         conn.attachment = app
         self.apps[app.id] = app
@@ -463,6 +464,7 @@ class Master:
         conn.attachment = app
         # Executors the recovered workers did not report still hold their ids at the driver.
         app.next_exec_id = max(app.next_exec_id, m.next_exec_id)
+        app.ui_url = m.ui_url or app.ui_url  # a recovered record does not hold it
         if app.state == AppState.UNKNOWN:
             app.state = AppState.RUNNING if app.executors else AppState.WAITING
             log.info("application %s is back after the change of leader", app.id)

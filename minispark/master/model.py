@@ -113,6 +113,7 @@ class AppInfo:
     executors: dict[int, ExecutorInfo] = field(default_factory=dict)
     next_exec_id: int = 0
     retry_count: int = 0
+    ui_url: str = ""  # the driver's application UI, as it registered it (not persisted)
 
     @property
     def cores_granted(self) -> int:

@@ -10,6 +10,7 @@ import html
 import ssl
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -174,6 +175,15 @@ def _kill_form(app: AppInfo) -> str:
     )
 
 
+def _app_name(app: AppInfo) -> str:
+    """A running application's name links to its UI, as on Spark's master page; only an
+    http(s) address becomes a link (the driver sent it: it could say javascript:)."""
+    name = html.escape(app.desc.name)
+    if app.finished or urlsplit(app.ui_url).scheme.lower() not in ("http", "https"):
+        return name
+    return f'<a href="{html.escape(app.ui_url, quote=True)}">{name}</a>'
+
+
 async def index(request: web.Request) -> web.Response:
     m = _view(request)
     e = html.escape
@@ -206,7 +216,7 @@ async def index(request: web.Request) -> web.Response:
         first = e(a.id) + (" " + _kill_form(a) if with_kill else "")
         return [
             first,
-            e(a.desc.name),
+            _app_name(a),
             str(a.cores_granted),
             f"{a.desc.memory_per_executor_mb} MiB",
             e(submit_date(a.start_ms)),

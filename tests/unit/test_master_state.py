@@ -164,6 +164,23 @@ async def test_app_returning_on_a_new_link_is_the_same_app(master: Master) -> No
 
 
 @in_loop
+async def test_the_master_keeps_the_ui_url_an_app_registers_and_re_registers(
+    master: Master,
+) -> None:
+    master.become_leader()
+    ui = "http://127.0.0.1:4040"
+    reply = master.handle(FakeConn(), p.RegisterApplication(app=APP, ui_url=ui))  # type: ignore[arg-type]
+    app = master.apps[reply.app_id]
+    assert app.ui_url == ui
+    master.handle(  # type: ignore[arg-type]
+        FakeConn(), p.RegisterApplication(app=APP, app_id=app.id, ui_url="http://h:4041")
+    )
+    assert app.ui_url == "http://h:4041"
+    old = master.handle(FakeConn(), p.RegisterApplication(app=APP))  # type: ignore[arg-type]
+    assert master.apps[old.app_id].ui_url == ""  # an older driver sends none
+
+
+@in_loop
 async def test_links_closing_while_the_master_stops_remove_nobody(master: Master) -> None:
     """The next leader needs the records of the workers and apps this master served."""
     master.become_leader()

@@ -117,6 +117,29 @@ def test_actions_go_through_the_callables_and_need_the_secret() -> None:
     assert cluster.done == ["decommission w2", "kill app-2"]
 
 
+def test_a_running_application_s_name_links_to_its_ui_and_only_over_http() -> None:
+    cluster = Cluster()
+    evil = p.ApplicationDescription(
+        name="<b>evil</b>", user="u", driver_url="d:2", memory_per_executor_mb=1
+    )
+    cluster.apps[0].ui_url = "http://127.0.0.1:4041"
+    cluster.apps.append(
+        AppInfo(id="app-2", desc=evil, conn=None, requested_cores=1, ui_url="javascript:alert(1)")
+    )
+    cluster.apps.append(
+        AppInfo(id="app-3", desc=APP, conn=None, requested_cores=1, ui_url='https://h:1/"x')
+    )
+
+    async def check(session: aiohttp.ClientSession, base: str) -> None:
+        async with session.get(f"{base}/") as reply:
+            page = await reply.text()
+        assert '<td><a href="http://127.0.0.1:4041">pi</a></td>' in page
+        assert "<td>&lt;b&gt;evil&lt;/b&gt;</td>" in page and "javascript:" not in page
+        assert '<a href="https://h:1/&quot;x">pi</a>' in page
+
+    serve(cluster, Conf({}), check)
+
+
 def test_kill_forms_are_on_the_page_and_post_with_a_browsers_basic_auth() -> None:
     cluster = Cluster()
     conf = Conf({"spark.authenticate": "true", "spark.authenticate.secret": "s3cret"})
