@@ -8,6 +8,7 @@ are placed by the master and connect back to this process. ``stop()`` (or leavin
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import platform
 import socket
@@ -37,6 +38,7 @@ from .listener import EventBus
 from .localcluster import LocalClusterProcesses
 from .progress import for_console
 from .scheduler import JobScheduler
+from .ui import DriverUi, new_store, start_ui
 
 log = logging.getLogger("minispark.context")
 
@@ -57,6 +59,8 @@ def _driver_logging() -> None:
         package.setLevel(logging.WARNING)
         # Off a terminal there is no bar: a line per finished stage says how the job goes.
         logging.getLogger("minispark.progress").setLevel(logging.INFO)
+        # The application UI's address, as Spark prints it at start.
+        logging.getLogger("minispark.driver.ui").setLevel(logging.INFO)
 
 
 def _driver_host(conf: Conf, master: tuple[str, int]) -> str:
@@ -83,6 +87,10 @@ def _driver_security(settings: Conf, host: str) -> tuple[Security, dict[str, str
         security = security.serving(cert.context)
         shared[DRIVER_CERT_KEY] = cert.fingerprint
     return security, shared
+
+
+async def _post(bus: EventBus, event: dict[str, Any]) -> None:
+    bus.post(event)
 
 
 class SparkContext(ContextAPI):
@@ -139,9 +147,13 @@ class SparkContext(ContextAPI):
         # goes to the master with the registration: set self._ui_url before _client.start).
         self._bus = EventBus()
         self._ui_url: str | None = None
+        self._ui: DriverUi | None = None
         self._event_log = eventlog.from_conf(settings)  # an unusable dir fails here, first
         if self._event_log is not None:
             self._bus.add(self._event_log)
+        store = new_store(settings) if settings.get_bool("spark.ui.enabled") else None
+        if store is not None:
+            self._bus.add(store.apply)
         events = self._bus.post if self._bus.active else None  # nobody listens: no events
         url = self.master
         spec = parse_local_cluster(url)
@@ -165,7 +177,6 @@ class SparkContext(ContextAPI):
             events=events,
             on_registered=self._application_started,
         )
-        self._client.ui_url = self._ui_url or ""
         self._scheduler = JobScheduler(
             self._client.ready_executors,
             max_failures=settings.get_int("spark.task.maxFailures"),
@@ -177,6 +188,12 @@ class SparkContext(ContextAPI):
         for path in filter(None, (self._conf.get("spark.submit.pyFiles") or "").split(",")):
             self.addPyFile(path)
         try:
+            if store is not None:
+                # On the driver's loop, where the scheduler posts: one thread reads and
+                # writes the store. Before registering: the master links to the UI.
+                self._ui = self._loop.run(start_ui(settings, store, security, host))
+                self._ui_url = self._ui.url if self._ui is not None else None
+                self._client.ui_url = self._ui_url or ""
             self._loop.run(self._client.start())
             if spec is not None:  # an embedded cluster is ours alone: wait for all of it
                 self.wait_for_executors(spec.workers)
@@ -210,9 +227,17 @@ class SparkContext(ContextAPI):
     def _finish_events(self) -> None:
         if self._app_started:
             self._app_started = False
-            self._bus.post(ev.application_end(time.time_ns() // 1_000_000))
+            end = ev.application_end(time.time_ns() // 1_000_000)
+            try:  # on the loop, as every other event, so the UI reads the store on one thread
+                self._loop.run(_post(self._bus, end), timeout=5)
+            except Exception:  # the loop is gone: nobody reads the store any more
+                self._bus.post(end)
         if self._event_log is not None:
             self._event_log.stop()
+        if self._ui is not None:
+            with contextlib.suppress(Exception):
+                self._loop.run(self._ui.stop(), timeout=5)
+            self._ui = None
 
     def _fit_local_cluster(self, settings: Conf, spec: LocalCluster) -> Conf:
         """Executors must fit the embedded workers: default their memory to a worker's, and

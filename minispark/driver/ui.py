@@ -121,6 +121,6 @@ async def start_ui(conf: Conf, store: AppStore, security: Security, host: str) -
     runner, port = await _bind(store, conf, host, settings.candidates(), context)
     scheme = "https" if context is not None else "http"
     url = f"{scheme}://{host}:{port}"
-    log.info("Successfully started service 'SparkUI' on port %d.", port)
+    log.debug("Successfully started service 'SparkUI' on port %d.", port)
     log.info("Bound SparkUI to %s, and started at %s", host, url)
     return DriverUi(runner, url, port)
