@@ -34,21 +34,22 @@ def _of(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [e for e in events if e["Event"] == f"SparkListener{name}"]
 
 
-def _explode(x: int) -> int:
-    if x == 7:
-        raise ValueError(f"bad record {x}")
-    return x
-
-
 def _word_count(sc: SparkContext, source: str) -> dict[str, int]:
     words = sc.textFile(source, minPartitions=4).flatMap(str.split)
     return dict(words.map(lambda w: (w, 1)).reduceByKey(add, 3).collect())
 
 
 def _run(sc: SparkContext, source: str) -> None:
+    # Defined here, not at module level: executors cannot import the tests package, so the
+    # function must travel by value.
+    def explode(x: int) -> int:
+        if x == 7:
+            raise ValueError(f"bad record {x}")
+        return x
+
     assert _word_count(sc, source) == Counter(w for line in LINES for w in line.split())
     with pytest.raises(SparkJobError, match="bad record 7"):
-        sc.parallelize(range(10), 2).map(_explode).collect()
+        sc.parallelize(range(10), 2).map(explode).collect()
 
 
 def test_event_log_of_a_job_with_a_shuffle_and_a_failing_task(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def _check_failure(events: list[dict[str, Any]]) -> None:
     assert len(failed) == 2 and all(e["Task Info"]["Failed"] for e in failed)
     reason = failed[0]["Task End Reason"]
     assert reason["Class Name"] == "ValueError" and reason["Description"] == "bad record 7"
-    assert "in _explode" in reason["Full Stack Trace"]
+    assert "in explode" in reason["Full Stack Trace"]
     failed_stage = _of(events, "StageCompleted")[-1]["Stage Info"]
     assert "failed 2 times" in failed_stage["Failure Reason"]
     assert _of(events, "JobEnd")[-1]["Job Result"]["Result"] == "JobFailed"
