@@ -93,9 +93,9 @@ class RemoteEventLog:
     def _drop(self, size: int) -> None:
         if not self._dropped[0]:
             log.warning(
-                "the event log's buffer is full (%d MiB not yet taken by %s): new events "
+                "the event log's buffer is full (%s not yet taken by %s): new events "
                 "are dropped until it answers",
-                self.max_buffer >> 20,
+                _amount(self.max_buffer),
                 self.client.url,
             )
         self._dropped[0] += 1
@@ -171,7 +171,7 @@ class RemoteEventLog:
             with self._lock:
                 self._held -= self._pending_lines
         if self._away is not None:
-            log.warning(
+            log.info(
                 "the history server at %s answers again: sending the event log", self.client.url
             )
             self._away = None
@@ -180,10 +180,10 @@ class RemoteEventLog:
         if self._away is None:  # once per outage
             log.warning(
                 "cannot send the event log to the history server at %s (%s): keeping up to "
-                "%d MiB of it in memory and retrying",
+                "%s of it in memory and retrying",
                 self.client.url,
                 exc,
-                self.max_buffer >> 20,
+                _amount(self.max_buffer),
             )
         self._away = str(exc)
 
@@ -249,3 +249,7 @@ class RemoteEventLog:
                 size,
                 self.client.url,
             )
+
+
+def _amount(size: int) -> str:
+    return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size} bytes"

@@ -19,10 +19,14 @@ from operator import add
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from minispark import SparkContext
+from minispark.appstatus import events as ev
+from minispark.driver.ingestclient import IngestClient
 from minispark.driver.localcluster import free_port
+from minispark.driver.remotelog import RemoteEventLog
 from tests.certs import Pki, tls_conf
 
 from .harness import Cluster, Daemon, app_conf, wait_for
@@ -313,3 +317,65 @@ def test_ingest_api_refusals_are_one_line(cluster: Cluster, tmp_path: Path, secu
     assert sorted(p.name for p in logs.iterdir()) == ["app-1"]
     assert (logs / "app-1").read_bytes() == b"one\n"
     assert server.alive()
+
+
+def _events(app_id: str, count: int) -> list[dict[str, Any]]:
+    start = ev.application_start(name="direct", app_id=app_id, time_ms=1, user="u")
+    jobs = [ev.job_end(job_id=i, time_ms=2 + i) for i in range(count)]
+    return [ev.log_start("0.1.0"), start, *jobs, ev.application_end(10_000)]
+
+
+def _lines(events: list[dict[str, Any]]) -> bytes:
+    encode = msgspec.json.Encoder().encode
+    return b"".join(encode(e) + b"\n" for e in events)
+
+
+def test_a_full_buffer_drops_whole_events_with_one_warning_then_sends_the_rest(
+    cluster: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    writer = RemoteEventLog(IngestClient(base, None, None), compress=False, max_buffer=4096)
+    writer.check()  # nobody there yet
+    events = _events("app-full", 200)
+    for event in events:
+        writer(event)
+    cluster.history(str(logs), FAST, port=port)
+    writer.stop()
+    said = refusal(caplog)
+    assert sum("buffer is full" in m for m in said) == 1
+    (dropped,) = [m for m in said if "were dropped" in m]
+    kept = [json.loads(line) for line in (logs / "app-full").read_text().splitlines()]
+    lost = len(events) - len(kept)
+    assert lost > 0 and dropped.startswith(f"{lost} events (")
+    # Whole events, in order, each once: those that came while there was room.
+    assert kept[:2] == events[:2] and kept == [e for e in events if e in kept]
+
+
+def test_a_chunk_that_landed_before_its_reply_was_lost_is_not_written_twice(
+    cluster: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    server = cluster.history(str(logs), FAST)
+    events = _events("app-again", 5)
+    whole = _lines(events)
+    (logs / "app-again.inprogress").write_bytes(whole[:100])  # an earlier try got this far
+    writer = RemoteEventLog(IngestClient(server.web, None, None), compress=False)
+    writer.check()
+    for event in events:
+        writer(event)
+    writer.stop()
+    assert (logs / "app-again").read_bytes() == whole
+    assert refusal(caplog) == []
+    # A log that holds more than this driver ever sent was written by something else.
+    (logs / "app-other.inprogress").write_bytes(b"x" * (len(whole) + 1))
+    other = RemoteEventLog(IngestClient(server.web, None, None), compress=False)
+    for event in _events("app-other", 5):
+        other(event)
+    other.stop()
+    (said,) = refusal(caplog)
+    assert "changed by something else" in said and "\n" not in said
+    assert (logs / "app-other.inprogress").read_bytes() == b"x" * (len(whole) + 1)
