@@ -19,6 +19,7 @@ from .. import tls
 from ..keyring import Keyring
 
 TIMEOUT_S = 5.0
+CHECK_S = 2.0  # the check at start: a driver does not wait long for a server that is away
 SECRET_HINT = (
     "set spark.authenticate.secret.file (or spark.authenticate.secret) to the cluster's secret"
 )
@@ -48,7 +49,7 @@ class IngestClient:
         # No cluster CA configured: a public certificate, verified against the system's CAs.
         self.context = context or (ssl.create_default_context() if self.https else None)
 
-    def status(self, timeout: float = TIMEOUT_S) -> None:
+    def status(self, timeout: float = CHECK_S) -> None:
         """Raises unless the server would take our log (the check at start)."""
         self._request("GET", "/eventlogs", b"", timeout)
 
