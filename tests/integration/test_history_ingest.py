@@ -28,6 +28,7 @@ from minispark.driver.ingestclient import IngestClient
 from minispark.driver.localcluster import free_port
 from minispark.driver.remotelog import RemoteEventLog
 from tests.certs import Pki, tls_conf
+from tests.s3server import S3Server, s3  # noqa: F401 (the fixture)
 
 from .harness import Cluster, Daemon, app_conf, wait_for
 
@@ -379,3 +380,20 @@ def test_a_chunk_that_landed_before_its_reply_was_lost_is_not_written_twice(
     (said,) = refusal(caplog)
     assert "changed by something else" in said and "\n" not in said
     assert (logs / "app-other.inprogress").read_bytes() == b"x" * (len(whole) + 1)
+
+
+def test_a_history_server_on_an_object_store_refuses_ingest_naming_the_bucket(
+    cluster: Cluster,
+    s3: S3Server,  # noqa: F811 (the fixture)
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = cluster.history(f"s3://{s3.bucket}", FAST)
+    conf = app_conf(
+        "local-cluster[1,1,512]", "spark.eventLog.enabled=true", f"spark.eventLog.dir={server.web}"
+    )
+    with SparkContext(conf=conf) as sc:
+        assert sc.parallelize(range(10), 2).sum() == 45
+    (said,) = refusal(caplog)
+    assert "\n" not in said and "not a local directory" in said
+    assert f"point spark.eventLog.dir at s3://{s3.bucket} itself" in said
+    assert server.alive()
