@@ -195,6 +195,8 @@ class RemoteEventLog:
 
     def stop(self) -> None:
         """A last attempt of FINAL_S to send what is left, then mark the log complete."""
+        if self._stopped.is_set():  # stop() and the exit hook both end the context
+            return
         self._stopped.set()
         self._wake.set()
         if not self.name or self._refused is not None:
