@@ -30,7 +30,7 @@ from ..rdd.contextapi import ContextAPI
 from ..rdd.sparkconf import SparkConf
 from ..rpc import Security
 from ..security import security_from_conf
-from . import eventlog, tlscert
+from . import eventlogconf, tlscert
 from .appclient import AppClient, ExecutorHandle
 from .callsite import call_site
 from .eventloop import LoopThread
@@ -148,7 +148,7 @@ class SparkContext(ContextAPI):
         self._bus = EventBus()
         self._ui_url: str | None = None
         self._ui: DriverUi | None = None
-        self._event_log = eventlog.from_conf(settings)  # an unusable dir fails here, first
+        self._event_log = eventlogconf.from_conf(settings)  # an unusable dir fails here, first
         if self._event_log is not None:
             self._bus.add(self._event_log)
         store = new_store(settings) if settings.get_bool("spark.ui.enabled") else None

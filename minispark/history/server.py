@@ -13,6 +13,7 @@ from ..appstatus.store import AppStore
 from ..conf import Conf
 from ..httpauth import HttpAuth
 from ..security import security_from_conf
+from .ingest import for_directory
 from .logdir import LogDir
 from .provider import HistoryProvider
 from .settings import HistorySettings
@@ -38,6 +39,7 @@ class HistoryServer:
         self.port = settings.port
         self.security = security_from_conf(conf)
         self.provider = HistoryProvider(logs, lambda: store_factory(conf), settings.retained_apps)
+        self.ingest = for_directory(logs)  # drivers without our filesystem send logs here
         self._runner: web.AppRunner | None = None
         self._timers: list[asyncio.Task[None]] = []
 
@@ -49,7 +51,7 @@ class HistoryServer:
     async def start(self) -> None:
         await self.provider.refresh()  # the first page already lists what is there
         self._runner, self.port = await webserver.serve(
-            build_app(self.provider),
+            build_app(self.provider, self.ingest),
             self.host,
             self.settings.port,
             self.security.web_ssl,
