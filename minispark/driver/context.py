@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from .. import __version__
 from ..appconf import DRIVER_CERT_KEY, shareable
 from ..appstatus import events as ev
+from ..appstatus.store import store_for_ui
 from ..conf import Conf, ConfError
 from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
 from ..protocol import UnpersistRdd
@@ -38,7 +39,7 @@ from .listener import EventBus
 from .localcluster import LocalClusterProcesses
 from .progress import for_console
 from .scheduler import JobScheduler
-from .ui import DriverUi, new_store, start_ui
+from .ui import DriverUi, start_ui
 
 log = logging.getLogger("minispark.context")
 
@@ -151,7 +152,7 @@ class SparkContext(ContextAPI):
         self._event_log = eventlogconf.from_conf(settings)  # an unusable dir fails here, first
         if self._event_log is not None:
             self._bus.add(self._event_log)
-        store = new_store(settings) if settings.get_bool("spark.ui.enabled") else None
+        store = store_for_ui(settings) if settings.get_bool("spark.ui.enabled") else None
         if store is not None:
             self._bus.add(store.apply)
         events = self._bus.post if self._bus.active else None  # nobody listens: no events

@@ -9,7 +9,7 @@ import logging
 from aiohttp import web
 
 from .. import daemon, systemd, webserver
-from ..appstatus.store import AppStore
+from ..appstatus.store import store_for_ui
 from ..conf import Conf
 from ..httpauth import HttpAuth
 from ..security import security_from_conf
@@ -22,15 +22,6 @@ from .web import build_app
 log = logging.getLogger(__name__)
 
 
-def store_factory(conf: Conf) -> AppStore:
-    """A store for one replayed log, with the UI's retention limits."""
-    return AppStore(
-        retained_jobs=conf.get_int("spark.ui.retainedJobs"),
-        retained_stages=conf.get_int("spark.ui.retainedStages"),
-        retained_tasks=conf.get_int("spark.ui.retainedTasks"),
-    )
-
-
 class HistoryServer:
     def __init__(self, conf: Conf, settings: HistorySettings, logs: LogDir, host: str) -> None:
         self.conf = conf
@@ -38,7 +29,7 @@ class HistoryServer:
         self.host = host
         self.port = settings.port
         self.security = security_from_conf(conf)
-        self.provider = HistoryProvider(logs, lambda: store_factory(conf), settings.retained_apps)
+        self.provider = HistoryProvider(logs, lambda: store_for_ui(conf), settings.retained_apps)
         self.ingest = for_directory(logs)  # drivers without our filesystem send logs here
         self._runner: web.AppRunner | None = None
         self._timers: list[asyncio.Task[None]] = []
