@@ -14,7 +14,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 TARGET = REPO / "inventory" / "sample" / "group_vars" / "all.yml"
 # In the order an operator meets them: shared settings first, then by tier.
-ROLES = ("minispark", "zookeeper", "common", "minispark_master", "minispark_worker", "preflight")
+ROLES = (
+    "minispark",
+    "zookeeper",
+    "common",
+    "minispark_master",
+    "minispark_worker",
+    "minispark_history",
+    "preflight",
+)
 HEADER = """---
 # Every setting of the distribution with its default, commented out. Uncomment and change
 # what your site needs; per-host values go in hosts.yml or host_vars/<host>.yml.

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import certs, checks, table
+from . import certs, checks, history, table
 from .credentials import first_secret
 from .errors import UsageError
 from .gate import Check, wait_until
@@ -75,6 +75,11 @@ def _webs(text: str) -> list[str]:
     if not addresses:
         raise argparse.ArgumentTypeError("give at least one master as HOST:WEBPORT")
     return [_web(a) for a in addresses]
+
+
+def _optional_webs(text: str) -> list[str]:
+    """HOST:WEBPORT,... or "" (an inventory without that group)."""
+    return [_web(a.strip()) for a in text.split(",") if a.strip()]
 
 
 def _zookeepers(text: str) -> list[str]:
@@ -155,6 +160,12 @@ def run_wait_master(args: argparse.Namespace) -> Output:
     return {"master": args.master, "status": state.get("status"), "elapsed": elapsed}
 
 
+def run_wait_history(args: argparse.Namespace) -> Output:
+    check = history.HistoryServes(args.server, secret=args.secret, tls=args.tls)
+    elapsed = _gate(args, check, f"history server {args.server} to list its logs")
+    return {"history": args.server, "elapsed": elapsed}
+
+
 def run_wait_leader(args: argparse.Namespace) -> Output:
     check = checks.SingleLeader(args.masters, secret=args.secret, tls=args.tls)
     elapsed = _gate(args, check, "exactly one ALIVE master")
@@ -183,6 +194,7 @@ def run_decommission(args: argparse.Namespace) -> Output:
 
 def run_snapshot(args: argparse.Namespace) -> Output:
     snapshot = cluster_snapshot(args.masters, args.zookeepers, secret=args.secret, tls=args.tls)
+    snapshot = history.with_history(snapshot, args.history, secret=args.secret, tls=args.tls)
     if args.format == "table":
         return table.render(snapshot)
     # The playbooks' health report shows the table and asserts on the problems.
@@ -361,6 +373,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(
         sub,
+        "wait-history",
+        run_wait_history,
+        "Wait until a history server has listed its event log directory.",
+        "Its /readyz answers 200 once the first listing is done; until then, or if the "
+        "directory cannot be listed, it answers 503 with the reason.",
+        gate=True,
+    )
+    p.add_argument("server", type=_web, metavar="HOST:WEBPORT")
+
+    p = _command(
+        sub,
         "wait-leader",
         run_wait_leader,
         "Wait until exactly one of the masters leads (is ALIVE).",
@@ -426,6 +449,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="MEMBERS",
         help="HOST:PORT,HOST:PORT,...",
+    )
+    p.add_argument(
+        "--history",
+        type=_optional_webs,
+        default=[],
+        metavar="SERVERS",
+        help="history servers' HOST:WEBPORT,...: whether each is up, and the applications it "
+        "lists (one not up is a problem)",
     )
     p.add_argument("--format", choices=("json", "table"), default="json")
 

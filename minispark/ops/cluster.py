@@ -11,11 +11,11 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from . import certs, checks, probes
+from . import certs, checks, history, probes
 from .certs import Expiry
 from .credentials import Credentials
 from .gate import Check
-from .inventory import MASTERS, WORKERS, ZOOKEEPER, Host, Inventory
+from .inventory import HISTORY, MASTERS, WORKERS, ZOOKEEPER, Host, Inventory
 from .probes import ALIVE, ProbeError, Reading, Snapshot
 from .tls import Tls
 
@@ -100,10 +100,13 @@ class LiveCluster:
 
     @property
     def web_daemons(self) -> list[tuple[str, str]]:
-        """("master m1", address) and ("worker w1", address) of every web port, masters first."""
-        return [(f"master {h.name}", h.master_web) for h in self.inventory.masters] + [
-            (f"worker {h.name}", h.worker_web) for h in self.inventory.workers
-        ]
+        """("master m1", address), ("worker w1", address) and ("history m1", address) of every
+        web port, masters first."""
+        return (
+            [(f"master {h.name}", h.master_web) for h in self.inventory.masters]
+            + [(f"worker {h.name}", h.worker_web) for h in self.inventory.workers]
+            + [(f"history {h.name}", h.history_web) for h in self.inventory.history]
+        )
 
     def _host(self, name: str) -> Host:
         return self.inventory.host(name)
@@ -114,16 +117,21 @@ class LiveCluster:
     # ---- state --------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        return probes.cluster_snapshot(
+        found = probes.cluster_snapshot(
             self.master_webs,
             self.zookeeper_addresses,
             self.timeout,
             secret=self.auth.secret,
             tls=self.auth.tls,
         )
+        webs = [h.history_web for h in self.inventory.history]
+        return history.with_history(
+            found, webs, self.timeout, secret=self.auth.secret, tls=self.auth.tls
+        )
 
     def certificates(self) -> list[Expiry]:
-        """Every master's and worker's web certificate expiry (empty without TLS)."""
+        """Every master's, worker's and history server's web certificate expiry (empty without
+        TLS)."""
         if self.auth.tls is None:
             return []
         daemons = dict(self.web_daemons)
@@ -136,9 +144,11 @@ class LiveCluster:
         daemons = dict(self.web_daemons)
 
         def refusal(daemon: str) -> str | None:
+            # A page that needs the secret: the history server has no /json.
+            path = history.APPLICATIONS if daemon.startswith("history ") else "/json"
             try:
                 status, _ = probes.web_call(
-                    daemons[daemon], "/json", what=f"{daemon} {daemons[daemon]}",
+                    daemons[daemon], path, what=f"{daemon} {daemons[daemon]}",
                     secret=secret, timeout=self.timeout, tls=tls,
                 )  # fmt: skip
             except ProbeError as exc:
@@ -147,7 +157,7 @@ class LiveCluster:
                 return None
             if status == 401:
                 return f"{daemon} {daemons[daemon]} refuses it (HTTP 401)"
-            return f"{daemon} {daemons[daemon]}: GET /json answered HTTP {status}"
+            return f"{daemon} {daemons[daemon]}: GET {path} answered HTTP {status}"
 
         return probes.in_parallel(refusal, daemons)
 
@@ -223,6 +233,10 @@ class LiveCluster:
         )
         return FreshWorker(alive, before)
 
+    def history_serves(self, name: str) -> Check:
+        host = self._host(name)
+        return history.HistoryServes(host.history_web, secret=self.auth.secret, tls=self.auth.tls)
+
     def drained(self, name: str) -> Check:
         host = self._host(name)
         return checks.WorkerDrained(
@@ -239,7 +253,7 @@ def problems(inventory: Inventory, snap: Snapshot) -> list[str]:
 
 
 def states(inventory: Inventory, snap: Snapshot) -> dict[str, dict[str, str]]:
-    """Per group, each host's ZooKeeper mode, master status or worker state."""
+    """Per group, each host's ZooKeeper mode, master status, worker state or history state."""
     zk = {r.address: r.state for r in snap.zookeepers}
     masters = {r.address: r.state for r in snap.masters}
     workers: dict[str, str] = {}
@@ -247,7 +261,9 @@ def states(inventory: Inventory, snap: Snapshot) -> dict[str, dict[str, str]]:
         host = str(entry.get("host"))
         if workers.get(host) != ALIVE:
             workers[host] = str(entry.get("state"))
+    served = {str(h.get("address")): str(h.get("state")) for h in snap.history}
     return {
+        HISTORY: {h.name: served.get(h.history_web, "UNREACHABLE") for h in inventory.history},
         ZOOKEEPER: {h.name: zk.get(h.zookeeper_address, "ERROR") for h in inventory.zookeepers},
         MASTERS: {h.name: masters.get(h.master_web, "UNREACHABLE") for h in inventory.masters},
         WORKERS: {h.name: workers.get(h.advertise, "UNREGISTERED") for h in inventory.workers},
@@ -275,6 +291,13 @@ def labelled(inventory: Inventory, snap: Snapshot) -> Snapshot:
         else w
         for w in snap.workers
     ]
+    history_names = {h.history_web: h.name for h in inventory.history}
+    served = [
+        {**h, "address": f"{history_names[h['address']]} {h['address']}"}
+        if h.get("address") in history_names
+        else h
+        for h in snap.history
+    ]
     leader = next(
         (f"{h.name} {h.master_web}" for h in inventory.masters if h.master_web == snap.leader),
         snap.leader,
@@ -285,4 +308,5 @@ def labelled(inventory: Inventory, snap: Snapshot) -> Snapshot:
         masters=label(snap.masters, inventory.masters, "master_web"),
         leader=leader,
         workers=workers,
+        history=served,
     )

@@ -122,7 +122,8 @@ def status(s: Session) -> int:
     inv = s.inventory
     s.say(
         f"Inventory {inv.source}: {len(inv.zookeepers)} ZooKeeper members, "
-        f"{len(inv.masters)} masters, {len(inv.workers)} workers\n"
+        f"{len(inv.masters)} masters, {len(inv.workers)} workers, "
+        f"{len(inv.history)} history servers\n"
     )
     snapshot = labelled(inv, s.cluster.snapshot())
     s.say(table.render(snapshot).rstrip("\n"))

@@ -24,12 +24,19 @@ ENV = "MINISPARK_INVENTORY"
 ZOOKEEPER = "zookeeper"
 MASTERS = "minispark_master"
 WORKERS = "minispark_worker"
+HISTORY = "minispark_history"
 # The unit each group's hosts run, as the roles install them.
-UNITS = {ZOOKEEPER: "zookeeper", MASTERS: "minispark-master", WORKERS: "minispark-worker"}
+UNITS = {
+    ZOOKEEPER: "zookeeper",
+    MASTERS: "minispark-master",
+    WORKERS: "minispark-worker",
+    HISTORY: "minispark-history",
+}
 # roles/minispark/defaults/main.yml and roles/zookeeper/defaults/main.yml.
 DEFAULTS: dict[str, Any] = {
     "minispark_master_webui_port": 8080,
     "minispark_worker_webui_port": 8081,
+    "minispark_history_webui_port": 18080,
     "minispark_home": "/opt/minispark",
     "zookeeper_client_port": 2181,
 }
@@ -114,6 +121,10 @@ class Host:
         return bracketed(self.advertise, self.port("minispark_worker_webui_port"))
 
     @property
+    def history_web(self) -> str:
+        return bracketed(self.advertise, self.port("minispark_history_webui_port"))
+
+    @property
     def zookeeper_address(self) -> str:
         advertised = self.text("zookeeper_advertise_host") or self.address
         return bracketed(advertised, self.port("zookeeper_client_port"))
@@ -160,6 +171,10 @@ class Inventory:
     @property
     def workers(self) -> list[Host]:
         return self.group(WORKERS)
+
+    @property
+    def history(self) -> list[Host]:
+        return self.group(HISTORY)
 
     def in_group(self, name: str, group: str, what: str) -> Host:
         """The host, which must belong to ``group`` (``what`` names the group for people)."""

@@ -2,8 +2,9 @@
 
 ZooKeeper followers go first and the leader last, so the ensemble elects once; standby masters
 first and the leading master last, so leadership moves once; workers in inventory order, in
-batches. ``--group all`` is ZooKeeper, then masters, then workers: each tier restarts on a
-healthy tier below it.
+batches; the history server last (nothing depends on it; drivers resend what it missed).
+``--group all`` is ZooKeeper, then masters, workers and the history server: each tier
+restarts on a healthy tier below it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .errors import UsageError
-from .inventory import MASTERS, UNITS, WORKERS, ZOOKEEPER, Host, Inventory
+from .inventory import HISTORY, MASTERS, UNITS, WORKERS, ZOOKEEPER, Host, Inventory
 from .probes import ALIVE
 
-ROLL_GROUPS = {"zookeeper": ZOOKEEPER, "masters": MASTERS, "workers": WORKERS}
+ROLL_GROUPS = {"zookeeper": ZOOKEEPER, "masters": MASTERS, "workers": WORKERS, "history": HISTORY}
 ALL = "all"
 # The state of the host that leads its tier: ZooKeeper's mode, a master's status.
 LEADER_STATE = {ZOOKEEPER: "leader", MASTERS: ALIVE}
@@ -42,7 +43,7 @@ class Step:
 def groups_for(name: str) -> list[str]:
     """The inventory groups that ``--group name`` rolls, in rolling order."""
     if name == ALL:
-        return [ZOOKEEPER, MASTERS, WORKERS]
+        return [ZOOKEEPER, MASTERS, WORKERS, HISTORY]
     if name not in ROLL_GROUPS:
         choices = ", ".join([*ROLL_GROUPS, ALL])
         raise UsageError(f"unknown group {name!r}: use one of {choices}")
@@ -69,6 +70,8 @@ def make_plan(
         own, hosts = states.get(group, {}), inventory.group(group)
         if group == WORKERS:
             steps += [Step(h.name, group, own.get(h.name, "UNREGISTERED")) for h in hosts]
+        elif group == HISTORY:  # no leader: inventory order
+            steps += [Step(h.name, group, own.get(h.name, "UNREACHABLE")) for h in hosts]
         else:
             steps += leader_last(group, hosts, own)
     return steps

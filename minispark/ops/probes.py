@@ -31,6 +31,8 @@ ZK_NOT_SERVING = "This ZooKeeper instance is not currently serving requests"
 # Master statuses as /json reports them, plus ours for a master that did not answer.
 ALIVE = "ALIVE"
 STANDBY = "STANDBY"
+# A history server that has listed its log directory (ops/history.py's readings).
+HISTORY_UP = "UP"
 UNREACHABLE = "UNREACHABLE"
 ZK_ERROR = "ERROR"
 # A ZooKeeper answer is a few hundred bytes; anything far larger is not ZooKeeper.
@@ -442,6 +444,8 @@ class Snapshot:
     workers: list[dict[str, Any]]
     apps: list[dict[str, Any]]
     drivers: list[dict[str, Any]]
+    # The history servers (``history.probe_history`` readings as dicts); none when not asked.
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -460,6 +464,11 @@ class Snapshot:
         alive = [w for w in self.workers if w.get("state") == ALIVE]
         if expected_workers is not None and self.leader and len(alive) != expected_workers:
             found.append(f"{len(alive)} of {expected_workers} workers are ALIVE")
+        found += [
+            f"history server {h['address']} is {h['state']} ({h['reason']})"
+            for h in self.history
+            if h.get("state") != HISTORY_UP
+        ]
         return found
 
 

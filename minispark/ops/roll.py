@@ -19,7 +19,7 @@ from . import handover
 from .errors import RemoteError
 from .gate import Check, wait_until
 from .handover import Handover
-from .inventory import MASTERS, WORKERS, ZOOKEEPER
+from .inventory import HISTORY, MASTERS, WORKERS, ZOOKEEPER
 from .plan import Step, batches, leader_moved
 from .probes import ProbeError, one_line
 
@@ -37,6 +37,7 @@ class ClusterView(Protocol):
     def master_serves(self, name: str) -> Check: ...
     def worker_serves(self, name: str, before: set[str]) -> Check: ...
     def drained(self, name: str) -> Check: ...
+    def history_serves(self, name: str) -> Check: ...
 
 
 class HostActions(Protocol):
@@ -211,6 +212,8 @@ class Roll:
             return self._zookeeper(batch[0])
         if group == MASTERS:
             return self._master(batch[0])
+        if group == HISTORY:
+            return self._history(batch[0])
         return self._workers(batch)
 
     def _stop(self, failure: StepFailed, label: str, position: int) -> None:
@@ -244,6 +247,12 @@ class Roll:
             restarted, moved = self._restart(step), ""
         healthy = self._gate(step, self.cluster.master_serves(step.host), "serve, one leader")
         return f"restarted in {restarted:.1f}s, healthy after {healthy:.1f}s{moved}"
+
+    def _history(self, step: Step) -> str:
+        self._prepare(step)
+        restarted = self._restart(step)
+        healthy = self._gate(step, self.cluster.history_serves(step.host), "list its logs")
+        return f"restarted in {restarted:.1f}s, serving after {healthy:.1f}s"
 
     def _workers(self, batch: list[Step]) -> str:
         before = {s.host: self.cluster.worker_ids(s.host) for s in batch}

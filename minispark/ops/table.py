@@ -40,6 +40,23 @@ def _seconds(ms: Any) -> str:
     return f"{ms / 1000:.0f} s" if isinstance(ms, int | float) else "?"
 
 
+def _history(readings: list[dict[str, Any]]) -> str:
+    """Each history server: up or why not, and the applications it lists."""
+    return format_table(
+        ["HISTORY SERVER", "STATE", "APPLICATIONS", "COMPLETED", "DETAIL"],
+        (
+            [
+                _field(h, "address"),
+                _field(h, "state"),
+                _field(h, "applications"),
+                _field(h, "completed"),
+                h.get("reason", ""),
+            ]
+            for h in readings
+        ),
+    )
+
+
 def render(snapshot: Snapshot) -> str:
     """ZooKeeper members, masters, then the leader's workers, applications and drivers."""
     zookeepers = format_table(
@@ -51,6 +68,8 @@ def render(snapshot: Snapshot) -> str:
         ([r.address, r.state, r.reason] for r in snapshot.masters),
     )
     sections = [zookeepers, masters]
+    if snapshot.history:
+        sections.append(_history(snapshot.history))
     if snapshot.leader is None:
         sections.append("No single ALIVE master: workers, applications and drivers unknown.")
         return "\n\n".join(sections) + "\n"

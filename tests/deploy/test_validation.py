@@ -23,11 +23,13 @@ def _inventory(
     masters: list[str] | None = None,
     workers: dict[str, dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
+    history: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """A YAML inventory (JSON is YAML) with the given groups and host variables."""
     hosts: dict[str, dict[str, Any]] = {}
     children: dict[str, Any] = {}
-    for group, members in (("zookeeper", zookeeper), ("minispark_worker", workers)):
+    groups = (("zookeeper", zookeeper), ("minispark_worker", workers), ("minispark_history", history))
+    for group, members in groups:
         if members is not None:
             children[group] = {"hosts": {h: None for h in members}}
             for name, variables in members.items():
@@ -90,6 +92,17 @@ def test_colliding_ports_are_refused(tmp_path: Path) -> None:
     workers = {"m1": {"minispark_worker_webui_port": 8080}}
     inventory = _inventory(tmp_path, zookeeper=ENSEMBLE, workers=workers)
     _refused(inventory, "m1 would use ports 7077, 8080, 7078, 8080")
+
+
+def test_two_history_servers_are_refused(tmp_path: Path) -> None:
+    inventory = _inventory(tmp_path, zookeeper=ENSEMBLE, history={"m1": {}, "m2": {}})
+    _refused(inventory, "The minispark_history group has 2 hosts (m1, m2)", "keep one host")
+
+
+def test_a_history_port_on_the_masters_is_refused(tmp_path: Path) -> None:
+    history = {"m1": {"minispark_history_webui_port": 8080}}
+    inventory = _inventory(tmp_path, zookeeper=ENSEMBLE, history=history)
+    _refused(inventory, "m1 would use ports 7077, 8080, 2181, 2888, 3888, 8080", "history web")
 
 
 def test_bad_worker_size_is_refused(tmp_path: Path) -> None:

@@ -166,6 +166,9 @@ class FakeCluster:
     def drained(self, name: str) -> Check:
         return lambda: (name not in self.busy, f"executors still use 1 cores on {name}")
 
+    def history_serves(self, name: str) -> Check:
+        return lambda: (name not in self.broken, f"history server {name} lists its logs")
+
     # ---- commands.Cluster ------------------------------------------------------------------
 
     def certificates(self) -> list[Expiry]:
