@@ -2,8 +2,9 @@
 
 site.yml deploys; a second run and a --check run change nothing; every unit runs and is
 enabled; ZooKeeper has one leader, the masters one ALIVE; workers offer what their hosts
-allow; a job runs; the leader's host dies and a standby takes over; reset.yml leaves
-nothing. The tests run in this order and build on each other (one lab per module).
+allow; a job runs and the history server (on m1) lists it; the leader's host dies and a
+standby takes over; reset.yml leaves nothing. The tests run in this order and build on each
+other (one lab per module).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from minispark.deploy import wheelhouse
-from minispark.ops import probes
+from minispark.ops import history, probes
 from minispark.ops.gate import wait_until
 from tests.deploy import security
 from tests.deploy.ansible import REPO, Run, playbook, run_module
@@ -32,6 +33,8 @@ MASTERS = ["m1", "m2", "m3"]
 WORKERS = ["w1", "w2", "w3"]
 RESERVE_MB = 1024
 UNITS = {"m": ["zookeeper", "minispark-master"], "w": ["minispark-worker"]}
+# The lab inventory puts the history server on m1 (tests/lab/layout.py).
+HISTORY = "m1"
 
 
 def _web(lab: Lab, hosts: list[str]) -> list[str]:
@@ -82,7 +85,7 @@ def test_check_diff_run_is_clean(
 
 def test_every_unit_is_active_and_enabled(deployed: Lab) -> None:
     for host in MASTERS + WORKERS:
-        for unit in UNITS[host[0]]:
+        for unit in UNITS[host[0]] + (["minispark-history"] if host == HISTORY else []):
             done = deployed.ssh(host, f"systemctl is-active {unit}; systemctl is-enabled {unit}")
             assert done.stdout.split() == ["active", "enabled"], (host, unit, done.stdout)
 
@@ -92,6 +95,7 @@ def test_units_run_as_the_dedicated_users_with_hardening(deployed: Lab) -> None:
     for host, unit, user in [
         ("m1", "minispark-master", "minispark"),
         ("w1", "minispark-worker", "minispark"),
+        (HISTORY, "minispark-history", "minispark"),
         ("m1", "zookeeper", "zookeeper"),
     ]:
         props = dict(
@@ -100,6 +104,10 @@ def test_units_run_as_the_dedicated_users_with_hardening(deployed: Lab) -> None:
         assert props["User"] == user and props["NoNewPrivileges"] == "yes", props
         assert props["ProtectSystem"] == "strict", props
     assert "Type=notify" in deployed.ssh("w1", "systemctl show -p Type minispark-worker").stdout
+    assert "Type=notify" in deployed.ssh(HISTORY, "systemctl show -p Type minispark-history").stdout
+    # The event logs hold the applications' settings: only the minispark user reads them.
+    logs = deployed.ssh(HISTORY, "stat -c '%U %a' /var/lib/minispark/eventlogs").stdout
+    assert logs.split() == ["minispark", "700"], logs
 
 
 def test_zookeeper_has_one_leader_and_two_followers(deployed: Lab) -> None:
@@ -150,6 +158,37 @@ def test_example_job_runs_on_the_deployed_cluster(deployed: Lab) -> None:
     match = re.search(r"Pi is roughly (\d\.\d+)", output)
     assert match is not None, output
     assert abs(float(match.group(1)) - 3.14159) < 0.05
+
+
+def _history_web(lab: Lab) -> str:
+    return f"{lab.host(HISTORY).address}:18080"
+
+
+def test_the_history_server_lists_the_example_job_with_its_jobs(deployed: Lab) -> None:
+    # The job above ran on m2 with the hosts' defaults, which send its event log to m1's
+    # history server over HTTPS with the secret; it is listed complete once the driver ended.
+    web, auth = _history_web(deployed), security.auth(deployed)
+    found: list[dict[str, object]] = []
+
+    def listed() -> tuple[bool, str]:
+        apps = history.applications(web, **auth)
+        found[:] = [a for a in apps if a.get("name") == "pi" and history.completed(a)]
+        return bool(found), f"no completed application named pi among {apps}"
+
+    result = wait_until(listed, consecutive=1, interval=0.5, timeout=60)
+    assert result.passed, result.reason
+    status, body = probes.web_call(
+        web, f"/api/v1/applications/{found[0]['id']}/jobs", what="history", **auth
+    )
+    assert status == 200, body
+    jobs = json.loads(body)
+    assert [(j["status"], j["numTasks"], j["numCompletedTasks"]) for j in jobs] == [
+        ("SUCCEEDED", 4, 4)
+    ], jobs
+    assert jobs[0]["name"].startswith("sum at "), jobs
+    # Without the secret the application list is refused.
+    refused, _ = probes.web_call(web, "/api/v1/applications", what="history", tls=auth["tls"])
+    assert refused == 401
 
 
 # ---- secure by default: the sample inventory's security settings, untouched ----------------

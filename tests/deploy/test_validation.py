@@ -19,6 +19,7 @@ MASTERS = {"m1": "10.77.0.11", "m2": "10.77.0.12", "m3": "10.77.0.13"}
 
 def _inventory(
     tmp_path: Path,
+    *,
     zookeeper: dict[str, dict[str, Any]] | None = None,
     masters: list[str] | None = None,
     workers: dict[str, dict[str, Any]] | None = None,
@@ -28,7 +29,11 @@ def _inventory(
     """A YAML inventory (JSON is YAML) with the given groups and host variables."""
     hosts: dict[str, dict[str, Any]] = {}
     children: dict[str, Any] = {}
-    groups = (("zookeeper", zookeeper), ("minispark_worker", workers), ("minispark_history", history))
+    groups = (
+        ("zookeeper", zookeeper),
+        ("minispark_worker", workers),
+        ("minispark_history", history),
+    )
     for group, members in groups:
         if members is not None:
             children[group] = {"hosts": {h: None for h in members}}

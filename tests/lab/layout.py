@@ -52,7 +52,8 @@ def default_layout(network: IPv4Network = LAB_NETWORK) -> list[HostSpec]:
     masters = ("zookeeper", "minispark_master")
     workers = ("minispark_worker",)
     rows: list[tuple[str, tuple[str, ...], int | None, int]] = [
-        ("m1", masters, None, 2 * GiB),
+        # The history server shares m1 rather than adding a host (and minutes) to the lab.
+        ("m1", (*masters, "minispark_history"), None, 2 * GiB),
         ("m2", masters, None, 2 * GiB),
         ("m3", masters, None, 2 * GiB),
         ("w1", workers, 1, 3 * GiB),

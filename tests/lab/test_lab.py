@@ -87,7 +87,7 @@ def test_inventory_describes_the_lab(lab: Lab) -> None:
     assert "StrictHostKeyChecking=no" in written["vars"]["ansible_ssh_common_args"]
     for name, spec in LAYOUT.items():
         assert written["hosts"][name]["ansible_host"] == str(spec.address)
-    for group in ("zookeeper", "minispark_master", "minispark_worker"):
+    for group in ("zookeeper", "minispark_master", "minispark_worker", "minispark_history"):
         members = sorted(written["children"][group]["hosts"])
         assert members == sorted(n for n, s in LAYOUT.items() if group in s.groups)
     myids = {n: written["hosts"][n].get("zookeeper_myid") for n in ("m1", "m2", "m3")}

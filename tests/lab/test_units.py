@@ -38,7 +38,8 @@ def test_default_layout_is_the_seeds() -> None:
     assert list(layout) == ["m1", "m2", "m3", "w1", "w2", "w3"]
     addresses = [str(spec.address) for spec in layout.values()]
     assert addresses == [f"10.77.0.{i}" for i in range(11, 17)]
-    assert all(layout[m].groups == ("zookeeper", "minispark_master") for m in ("m1", "m2", "m3"))
+    assert layout["m1"].groups == ("zookeeper", "minispark_master", "minispark_history")
+    assert all(layout[m].groups == ("zookeeper", "minispark_master") for m in ("m2", "m3"))
     assert [(layout[w].cpus, layout[w].memory) for w in ("w1", "w2", "w3")] == [
         (1, 3 * GiB),
         (2, 4 * GiB),
