@@ -36,7 +36,8 @@ INVENTORY_HELP = "the Ansible inventory (default: $MINISPARK_INVENTORY)"
 DRY_RUN_HELP = "print what would be done and change nothing"
 ROLL_HELP = {
     "inventory": INVENTORY_HELP,
-    "group": "what to roll: workers, masters, zookeeper, or all (ZooKeeper, masters, workers)",
+    "group": "what to roll: workers, masters, zookeeper, history, or all (ZooKeeper, masters, "
+    "workers, the history server)",
     "batch": "workers restarted together (default 1)",
     "consecutive": "good health checks in a row before the next host (default 3)",
     "drain-timeout": "seconds to wait for a worker's executors to end (default 60); "
@@ -103,13 +104,15 @@ ROLL_OPTIONS = [f.name for f in dataclasses.fields(RollRequest) if f.name != "st
 def _request(task: dict[str, Any]) -> RollRequest:
     """The RollRequest of a roll task, from its parameters (the task passes its ``locals()``)."""
     if not task["group"]:
-        raise Exit("fab: error: give --group workers|masters|zookeeper|all", commands.EXIT_USAGE)
+        raise Exit(
+            "fab: error: give --group workers|masters|zookeeper|history|all", commands.EXIT_USAGE
+        )
     return RollRequest(start=task["from_"], **{name: task[name] for name in ROLL_OPTIONS})
 
 
 @task(klass=OpsTask, help={"inventory": INVENTORY_HELP})
 def status(c: Context, inventory: str | None = None) -> None:
-    """Show ZooKeeper modes, masters, workers, applications and drivers in one table.
+    """Show ZooKeeper modes, masters, workers, applications, drivers and the history server.
 
     With TLS on (the default) also the days left on each master's and worker's web
     certificate: a warning under 30 days, a problem once expired.

@@ -483,8 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "snapshot" and not (args.masters or args.zookeepers):
-        parser.error("snapshot: give --masters, --zookeepers or both")
+    if args.command == "snapshot" and not (args.masters or args.zookeepers or args.history):
+        parser.error("snapshot: give --masters, --zookeepers, --history or several")
     if getattr(args, "secret", None) is None:
         # The playbooks pass the secret in the environment: never on a command line, where
         # `ps` and Ansible's output would show it.

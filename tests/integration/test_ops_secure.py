@@ -20,6 +20,7 @@ import pytest
 from minispark.ops import certs
 from minispark.ops.probes import ProbeError, master_ready
 from minispark.ops.tls import Tls
+from tests import eventlogs
 from tests.certs import Pki
 
 from .harness import GUARD_S, Cluster, wait_for
@@ -36,6 +37,7 @@ class Site:
     credentials: Path
     master_web: str
     worker_web: str
+    pki: Pki
 
 
 def _tls_conf(ca: Pki, name: str, days: int) -> list[str]:
@@ -84,7 +86,7 @@ def site(cluster: Cluster, tmp_path: Path) -> Site:
         "      hosts: {w1: {ansible_host: 127.0.0.1, "
         f"minispark_worker_webui_port: {worker.webui_port}}}}}\n"
     )
-    return Site(inventory, credentials, master_web, worker_web)
+    return Site(inventory, credentials, master_web, worker_web, ca)
 
 
 def run(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
@@ -153,3 +155,49 @@ def test_the_ops_cli_takes_the_ca_and_the_secret_file(site: Site) -> None:
     report = json.loads(done.stdout)
     assert [c["days_left"] for c in report["certificates"]] == [9, 399]
     assert report["warnings"] == [] and report["problems"] == []
+
+
+def test_the_history_server_is_in_the_snapshot_the_gate_and_fab_status(
+    site: Site, cluster: Cluster, tmp_path: Path
+) -> None:
+    logs = tmp_path / "eventlogs"
+    logs.mkdir()
+    eventlogs.write(logs, "app-1", eventlogs.application("app-1", "wc", tasks=2))
+    eventlogs.write(logs, "app-2", eventlogs.application("app-2", "pi"), in_progress=True)
+    ca = site.pki
+    server = cluster.history(str(logs), *_tls_conf(ca, "h1", days=200), wait=False)
+    web = f"127.0.0.1:{server.webui_port}"
+    secret_file = str(site.credentials / "minispark.secret")
+    base = [sys.executable, "-m", "minispark.ops", "--ca-file", str(ca.ca)]
+    base += ["--secret-file", secret_file]
+    gate = run([*base, "wait-history", web, "--timeout", str(GUARD_S)])
+    assert gate.returncode == 0, gate.stderr
+    assert json.loads(gate.stdout)["history"] == web
+    done = run([*base, "snapshot", "--masters", site.master_web, "--history", web])
+    assert done.returncode == 0, done.stderr
+    snapshot = json.loads(done.stdout)
+    assert snapshot["history"] == [
+        {"address": web, "state": "UP", "applications": 2, "completed": 1, "reason": ""}
+    ]
+    assert not [p for p in snapshot["problems"] if "history" in p], snapshot["problems"]
+    # Without the secret the list is refused, which the snapshot names as a problem.
+    bare = [sys.executable, "-m", "minispark.ops", "--ca-file", str(ca.ca)]
+    done = run([*bare, "snapshot", "--history", web])
+    assert done.returncode == 0, done.stderr
+    (problem,) = json.loads(done.stdout)["problems"]
+    assert problem.startswith(f"history server {web} is NOT READY") and "secret" in problem
+    with site.inventory.open("a") as inventory:
+        inventory.write(
+            "    minispark_history:\n"
+            "      hosts: {h1: {ansible_host: 127.0.0.1, "
+            f"minispark_history_webui_port: {server.webui_port}}}}}\n"
+        )
+
+    def healthy() -> subprocess.CompletedProcess[str] | None:
+        done = fab_status(site)
+        return done if done.stdout.rstrip().endswith("Healthy.") else None
+
+    status = wait_for(healthy, "fab status to call the cluster with its history server healthy")
+    assert re.search(rf"^h1 {web} +UP +2 +1$", status.stdout, re.M), status.stdout
+    assert re.search(rf"^history h1 +{web} +\S+ +199$", status.stdout, re.M), status.stdout
+    assert "1 history servers" in status.stdout

@@ -97,6 +97,8 @@ class FakeCluster:
                 self._zookeeper(host)
             elif unit == "minispark-master":
                 self._master(host)
+            elif unit == "minispark-history":
+                pass  # it comes back (or not: history_serves reads ``broken``)
             else:
                 old = self.workers[host]
                 new_id = f"worker-{host}-{int(old['id'].rsplit('-', 1)[1]) + 1}"
