@@ -58,14 +58,18 @@ def _assert_ok(run: Run) -> None:
 def test_a_dry_run_on_fresh_hosts_says_what_it_would_do_and_changes_nothing(
     fresh_lab: Lab, tmp_path: Path, deploy_args: tuple[str, ...]
 ) -> None:
-    # First in the module: the hosts are fresh and the controller has no credentials yet.
-    run = _site(fresh_lab, tmp_path, deploy_args, "--check")
+    # First in the module, so the hosts are fresh; the inventory's copy has no credentials
+    # beside it, as on a controller that never ran site.yml.
+    inventory = tmp_path / "inventory" / "hosts.yml"
+    inventory.parent.mkdir()
+    shutil.copy(fresh_lab.inventory, inventory)
+    run = playbook("site.yml", inventory, *deploy_args, "--check", timings=tmp_path)
     _assert_ok(run)
     TIMINGS.append(f"site.yml --check on six fresh hosts: {run.seconds:.0f}s")
     for host in MASTERS + WORKERS:
         assert f"{host} has no python3-apt yet" in run.output, run.explain()
     assert "The probe could not run, so nothing is shown" in run.output, run.explain()
-    assert not security.credentials(fresh_lab).exists()
+    assert not (inventory.parent / "credentials").exists()
     listing = "ls -d /etc/minispark /opt/minispark /etc/zookeeper"
     untouched = fresh_lab.ssh("m1", listing, check=False)
     assert untouched.stdout.strip() == "", untouched.stdout
