@@ -196,6 +196,8 @@ class SparkContext(ContextAPI):
                 self._ui_url = self._ui.url if self._ui is not None else None
                 self._client.ui_url = self._ui_url or ""
             self._loop.run(self._client.start())
+            if self._ui is not None:
+                self._ui.announce()
             if spec is not None:  # an embedded cluster is ours alone: wait for all of it
                 self.wait_for_executors(spec.workers)
         except BaseException:

@@ -52,10 +52,16 @@ class UiSettings:
 
 
 class DriverUi:
-    def __init__(self, runner: web.AppRunner, url: str, port: int) -> None:
+    def __init__(self, runner: web.AppRunner, url: str, port: int, host: str) -> None:
         self._runner = runner
         self.url = url
         self.port = port
+        self.host = host
+
+    def announce(self) -> None:
+        """Say where the UI is, as Spark does. Called once the application is registered: a
+        driver the cluster refuses ends with the one line that says why, and no other."""
+        log.info("Bound SparkUI to %s, and started at %s", self.host, self.url)
 
     async def stop(self) -> None:
         await self._runner.cleanup()
@@ -85,7 +91,9 @@ async def _bind(
                     exc.errno, f"the application UI cannot bind {host}:{port}: {exc.strerror}"
                 ) from exc
             if n + 1 < len(ports):
-                log.warning(
+                # Routine (a second driver on the host), and said before the driver knows it
+                # may run: debug, where Spark warns; announce() gives the port it got.
+                log.debug(
                     "Service 'SparkUI' could not bind on port %d. Attempting port %d.",
                     port,
                     ports[n + 1],
@@ -113,5 +121,4 @@ async def start_ui(conf: Conf, store: AppStore, security: Security, host: str) -
     scheme = "https" if context is not None else "http"
     url = f"{scheme}://{host}:{port}"
     log.debug("Successfully started service 'SparkUI' on port %d.", port)
-    log.info("Bound SparkUI to %s, and started at %s", host, url)
-    return DriverUi(runner, url, port)
+    return DriverUi(runner, url, port, host)
