@@ -1,0 +1,275 @@
+"""What a Spark user checks, end to end, on real daemons and in a real browser.
+
+One standalone cluster (a master and two workers, the cluster secret on) serves the module.
+A driver program (``e2e_app.py``, a subprocess) runs a word count, a job whose task fails
+once and then succeeds, and a job that fails for good, and stays RUNNING until the tests
+let it go. Headless chromium then walks from the master's page to the application's UI and
+on to an executor's log on its worker, going through HTTP Basic as a user does. After the
+application ends, the history server (reading its event log) must show what the live UI
+showed; and an event log on S3 (moto's server), written by a job that also reads S3 input,
+must be listed and served. Screenshots: MINISPARK_TEST_ARTIFACTS/e2e, else the tmp dir.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import fsspec
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from s3fs import S3FileSystem  # type: ignore[import-untyped]
+
+from tests.s3server import S3Server, s3_server
+
+from .harness import Cluster, Daemon, get_json, http, url_of, wait_for, web_headers
+
+SECRET = "e2e-cluster-secret"
+AUTH = ("spark.authenticate=true", f"spark.authenticate.secret={SECRET}")
+REDACTED = "*********(redacted)"
+LINES = [f"w{i % 7} w{i % 3} w{i % 11}" for i in range(3000)]
+APP = Path(__file__).with_name("e2e_app.py")
+APP_SETTINGS = (
+    *AUTH,
+    "spark.executor.memory=256m",
+    "spark.task.maxFailures=2",  # the flaky task's one retry is enough; the doomed one fails
+    "spark.eventLog.enabled=true",
+)
+T = TypeVar("T")
+
+
+@dataclass
+class Site:
+    """The module's cluster and S3 server, shared by every test here."""
+
+    root: Path
+    cluster: Cluster
+    master: Daemon
+    workers: list[Daemon]
+    s3: S3Server
+    artifacts: Path
+
+
+@dataclass
+class Running:
+    """The driver program, its report, and what its UI said while it ran."""
+
+    proc: subprocess.Popen[bytes]
+    report: dict[str, Any]
+    events: Path
+    shuffle_files: dict[str, int]  # name -> bytes, in the workers' work dirs
+    live: dict[str, Any] = field(default_factory=dict)  # REST path -> JSON
+
+    @property
+    def app_id(self) -> str:
+        return str(self.report["app"])
+
+    @property
+    def ui(self) -> str:
+        return str(self.report["ui"])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("e2e")
+    found = os.environ.get("MINISPARK_TEST_ARTIFACTS")
+    artifacts = (Path(found) if found else root) / "e2e"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with s3_server(root) as s3, pytest.MonkeyPatch.context() as env:
+        # The AWS variables reach the daemons (and so the executors) through the environment,
+        # the way docs/eventlog.md tells a user to set them.
+        for key, value in s3.env.items():
+            env.setenv(key, value)
+        S3FileSystem.clear_instance_cache()
+        cluster = Cluster(root, conf=list(AUTH))
+        try:
+            master = cluster.master()
+            workers = [cluster.worker(url_of(master), cores=1) for _ in range(2)]
+            cluster.wait_registered(master, 2)
+            yield Site(root, cluster, master, workers, s3, artifacts)
+        finally:
+            cluster.stop()
+            S3FileSystem.clear_instance_cache()
+
+
+def _start_app(site: Site, source: str, event_dir: str, *extra: str) -> subprocess.Popen[bytes]:
+    settings = [*APP_SETTINGS, f"spark.eventLog.dir={event_dir}", *extra]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen(
+        [sys.executable, str(APP), url_of(site.master), source, *settings],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=(site.root / "driver.log").open("ab"),
+        env=env,
+    )
+
+
+def _report(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line, f"the driver program ended early (exit {proc.wait()}); see driver.log"
+    report: dict[str, Any] = json.loads(line)
+    return report
+
+
+def _finish(proc: subprocess.Popen[bytes]) -> None:
+    """Let the driver program stop its context, and wait for it."""
+    if proc.poll() is None:
+        assert proc.stdin is not None
+        proc.stdin.write(b"\n")
+        proc.stdin.close()
+    assert proc.wait(60) == 0
+
+
+HEADERS = web_headers(list(AUTH))
+
+
+def _api(base: str, path: str) -> Any:
+    return get_json(f"{base}/api/v1/{path}", HEADERS)
+
+
+def _quiet(ui: str, app_id: str) -> bool:
+    """Every job over and every task's end in the store (a failed stage's last tasks report
+    after the job has already failed, as in Spark)."""
+    jobs = _api(ui, f"applications/{app_id}/jobs")
+    stages = _api(ui, f"applications/{app_id}/stages")
+    return len(jobs) == 3 and all(
+        j["status"] != "RUNNING" and j["numActiveTasks"] == 0 for j in jobs
+    ) and all(s["numActiveTasks"] == 0 for s in stages)
+
+
+def _snapshot(base: str, app_id: str) -> dict[str, Any]:
+    """The REST answers the live UI and the history server must agree on."""
+    app = f"applications/{app_id}"
+    shot: dict[str, Any] = {"jobs": _api(base, f"{app}/jobs")}
+    shot["stages"] = _api(base, f"{app}/stages")
+    for stage in shot["stages"]:
+        where = f"{app}/stages/{stage['stageId']}/{stage['attemptId']}"
+        shot[where] = _api(base, where)
+        shot[f"{where}/taskList"] = _api(base, f"{where}/taskList?length=100")
+    shot["allexecutors"] = _api(base, f"{app}/allexecutors")
+    shot["environment"] = _api(base, f"{app}/environment")
+    return shot
+
+
+def _shuffle_files(site: Site, app_id: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for worker_dir in site.root.glob("worker-*"):
+        for path in (worker_dir / app_id).rglob("shuffle_*.data"):
+            found[path.name] = path.stat().st_size
+    return found
+
+
+@pytest.fixture(scope="module")
+def running(site: Site) -> Iterator[Running]:
+    source = site.root / "words.txt"
+    source.write_text("".join(line + "\n" for line in LINES))
+    events = site.root / "events"
+    events.mkdir()
+    proc = _start_app(site, str(source), str(events))
+    try:
+        report = _report(proc)
+        wait_for(lambda: _quiet(report["ui"], report["app"]), "the jobs' last task ends")
+        run = Running(proc, report, events, _shuffle_files(site, report["app"]))
+        run.live = _snapshot(run.ui, run.app_id)
+        yield run
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",  # CI runs as root
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={site.root / 'chromium'}",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(flag)
+    # The pages must read with scripts off: turn them off for the pages' own content.
+    options.add_experimental_option(
+        "prefs", {"profile.managed_default_content_settings.javascript": 2}
+    )
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _log_in(browser: webdriver.Chrome) -> None:
+    """The secret as the Basic password on every request, as a browser sends it once the
+    user has typed it at the prompt (user name ignored); never in a URL."""
+    browser.execute_cdp_cmd("Network.enable", {})
+    token = base64.b64encode(f"user:{SECRET}".encode()).decode()
+    browser.execute_cdp_cmd(
+        "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}}
+    )
+
+
+def _settled(read: Callable[[], T]) -> T:
+    """``read`` the page, again if it reloaded itself meanwhile (a running application's
+    pages refresh every few seconds)."""
+    for _ in range(20):
+        try:
+            return read()
+        except StaleElementReferenceException:
+            continue
+    return read()
+
+
+def _shot(browser: webdriver.Chrome, site: Site, name: str) -> None:
+    path = site.artifacts / f"{name}.png"
+    assert browser.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+
+
+def _main(browser: webdriver.Chrome) -> str:
+    return _settled(lambda: str(browser.find_element(By.TAG_NAME, "main").text))
+
+
+def _rows(table: WebElement) -> list[list[str]]:
+    return [
+        [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        for row in table.find_elements(By.TAG_NAME, "tr")[1:]
+    ]
+
+
+def _table_after(browser: webdriver.Chrome, heading: str) -> list[list[str]]:
+    """The rows of the first table after the <h2> that starts with ``heading``."""
+    xpath = f"//h2[starts-with(normalize-space(), '{heading}')]/following::table[1]"
+    return _settled(lambda: _rows(browser.find_element(By.XPATH, xpath)))
+
+
+# ----------------------------------------------------------------------------- the live UI
+
+
+def test_the_master_page_leads_through_basic_auth_to_the_running_app_s_jobs(
+    site: Site, running: Running, browser: webdriver.Chrome
+) -> None:
+    browser.get(site.master.web + "/")
+    assert running.app_id not in browser.page_source  # no secret, no cluster state
+    _log_in(browser)
+    browser.get(site.master.web + "/")
+    _shot(browser, site, "master")
+    browser.find_element(By.LINK_TEXT, "e2e word count").click()
+    wait_for(lambda: browser.current_url == running.ui + "/jobs/", "the application's UI")
+    _shot(browser, site, "jobs")
+    print(_main(browser))
