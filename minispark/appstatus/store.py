@@ -509,7 +509,10 @@ class AppStore:
         return [e.to_json() for e in self._executors.values() if all_ or e.is_active]
 
     def environment(self) -> dict[str, Any]:
-        python = dict((k, v) for k, v in self._system_props).get("python", "")
+        system = {k: v for k, v in self._system_props}
+        # The contract's "python" key, or the driver's "python.version" (named like Java's
+        # "java.version", which is what Spark's runtime table reads its version from).
+        python = system.get("python") or system.get("python.version", "")
         return {
             "runtime": {
                 "javaVersion": "",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import platform
 import subprocess
 import sys
 from collections import Counter
@@ -145,9 +146,11 @@ def _quiet(ui: str, app_id: str) -> bool:
     after the job has already failed, as in Spark)."""
     jobs = _api(ui, f"applications/{app_id}/jobs")
     stages = _api(ui, f"applications/{app_id}/stages")
-    return len(jobs) == 3 and all(
-        j["status"] != "RUNNING" and j["numActiveTasks"] == 0 for j in jobs
-    ) and all(s["numActiveTasks"] == 0 for s in stages)
+    return (
+        len(jobs) == 3
+        and all(j["status"] != "RUNNING" and j["numActiveTasks"] == 0 for j in jobs)
+        and all(s["numActiveTasks"] == 0 for s in stages)
+    )
 
 
 def _snapshot(base: str, app_id: str) -> dict[str, Any]:
@@ -166,9 +169,11 @@ def _snapshot(base: str, app_id: str) -> dict[str, Any]:
 
 def _shuffle_files(site: Site, app_id: str) -> dict[str, int]:
     found: dict[str, int] = {}
-    for worker_dir in site.root.glob("worker-*"):
-        for path in (worker_dir / app_id).rglob("shuffle_*.data"):
-            found[path.name] = path.stat().st_size
+    for worker_dir in site.root.glob("worker-*"):  # their local dirs: <work dir>/local
+        for path in worker_dir.rglob("shuffle_*.data"):
+            if app_id in path.parts:
+                found[path.name] = path.stat().st_size
+    assert found, "no shuffle files in the workers' local dirs"
     return found
 
 
@@ -273,3 +278,145 @@ def test_the_master_page_leads_through_basic_auth_to_the_running_app_s_jobs(
     wait_for(lambda: browser.current_url == running.ui + "/jobs/", "the application's UI")
     _shot(browser, site, "jobs")
     print(_main(browser))
+    rows = {r[0].split()[0]: r for r in _table_after(browser, "Completed Jobs")}
+    assert rows.keys() == {"0", "1"}
+    assert rows["0"][0].split() == ["0", "SUCCEEDED"] and rows["0"][4:] == ["2/2", "7/7"]
+    assert rows["1"][1] == "count at e2e_app.py:50"
+    assert rows["1"][4:] == ["1/1", "2/2 (1 failed)"]  # the flaky task's first attempt
+    (failed,) = _table_after(browser, "Failed Jobs")
+    assert failed[0].split() == ["2", "FAILED"] and failed[4:] == ["0/1", "1/2 (2 failed)"]
+    assert "Task 1 in stage 3 failed 2 times" in failed[1]
+    assert "ValueError: bad record 7" in failed[1]
+
+
+def _tasks(run: Running) -> list[dict[str, Any]]:
+    """Every task attempt the live UI knew, from the stages' task lists."""
+    return [t for key, got in run.live.items() if key.endswith("/taskList") for t in got]
+
+
+def _stage(run: Running, name: str) -> dict[str, Any]:
+    (found,) = [s for s in run.live["stages"] if s["name"] == name]
+    return found
+
+
+def _open_error(browser: webdriver.Chrome, site: Site, shot: str) -> tuple[str, str]:
+    """The failed task's error in the task table: its one line, then (opened, no script:
+    a <details>) its traceback."""
+    error = browser.find_element(By.CSS_SELECTOR, "#tasks ~ .scroll td details")
+    summary = error.find_element(By.TAG_NAME, "summary")
+    line = str(summary.text)
+    summary.click()
+    browser.execute_cdp_cmd("Runtime.evaluate", {"expression": "0"})  # let it lay out
+    trace = str(error.find_element(By.TAG_NAME, "pre").text)
+    browser.find_element(By.ID, "tasks").location_once_scrolled_into_view  # noqa: B018
+    _shot(browser, site, shot)
+    return line, trace
+
+
+def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
+    site: Site, running: Running, browser: webdriver.Chrome
+) -> None:
+    # The job whose task failed once: its one stage, three attempts, the first one's error.
+    browser.get(running.ui + "/jobs/")
+    browser.find_element(By.LINK_TEXT, "count at e2e_app.py:50").click()
+    assert browser.title.endswith("Details for Job 1")
+    browser.find_element(By.LINK_TEXT, "count at e2e_app.py:50").click()
+    retried = _stage(running, "count at e2e_app.py:50")
+    assert browser.title.endswith(f"Details for Stage {retried['stageId']} (Attempt 0)")
+    text = _main(browser)
+    assert "Status: COMPLETE" in text
+    assert "Tasks: 2 succeeded, 1 failed, 0 running, of 2" in text
+    assert "Tasks (3)" in text
+    line, trace = _open_error(browser, site, "stage-retried")
+    assert line == "RuntimeError: flaky record 5 (first attempt)"
+    assert "in flaky" in trace and trace.rstrip().endswith(line)
+
+    # The job that failed for good: the stage's reason, and the task's traceback.
+    doomed = _stage(running, "collect at e2e_app.py:53")
+    browser.get(running.ui + f"/stages/stage/?id={doomed['stageId']}&attempt=0")
+    text = _main(browser)
+    assert "Status: FAILED" in text
+    assert "Tasks: 1 succeeded, 2 failed, 0 running, of 2" in text
+    assert f"Task 1 in stage {doomed['stageId']} failed 2 times" in text
+    line, trace = _open_error(browser, site, "stage-failed")
+    assert line == "ValueError: bad record 7"
+    assert "in doomed" in trace
+
+    # The word count: its map stage wrote what its reduce stage read, on the stages list.
+    browser.get(running.ui + "/stages/")
+    completed = {r[0]: r for r in _table_after(browser, "Completed Stages")}
+    _shot(browser, site, "stages")
+    written = sum(running.shuffle_files.values())
+    maps, reduces = (
+        s
+        for s in sorted(running.live["stages"], key=lambda s: s["submissionTime"])
+        if s["name"] == "collect at e2e_app.py:49"
+    )
+    size = f"{written:.1f} B" if written < 1024 else f"{written / 1024:.1f} KiB"
+    assert completed[str(maps["stageId"])][4:] == ["4/4", "26.6 KiB", "", "", size]
+    assert completed[str(reduces["stageId"])][4:] == ["3/3", "", "", size, ""]
+    browser.get(running.ui + f"/stages/stage/?id={reduces['stageId']}&attempt=0")
+    text = _main(browser)
+    records = maps["shuffleWriteRecords"]
+    assert f"Shuffle Read Size / Records: {size} / {records}" in text
+    assert "Tasks: 3 succeeded, 0 failed, 0 running, of 3" in text
+    _shot(browser, site, "stage-shuffle-read")
+
+
+def test_executors_page_counts_each_executor_s_tasks_and_links_to_its_logs(
+    site: Site, running: Running, browser: webdriver.Chrome
+) -> None:
+    tasks = _tasks(running)
+    browser.get(running.ui + "/executors/")
+    rows = _table_after(browser, "Executors")
+    _shot(browser, site, "executors")
+    assert [r[0] for r in rows] == ["0", "1"]  # by id, whichever registered first
+    for row in rows:
+        mine = Counter(t["status"] for t in tasks if t["executorId"] == row[0])
+        # Status, cores, active, failed, complete, total: as its tasks say.
+        assert row[2:8] == [
+            "Active",
+            "1",
+            "0",
+            str(mine["FAILED"]),
+            str(mine["SUCCESS"]),
+            str(mine.total()),
+        ]
+    assert sum(int(r[5]) for r in rows) == 3  # the flaky first attempt and the doomed two
+
+    # The executor that ran the flaky first attempt printed about it: its stdout, on its
+    # worker's page, says so.
+    (first,) = [t for t in tasks if "flaky record" in (t["errorMessage"] or "")]
+    row = browser.find_element(
+        By.XPATH, f"//h2[.='Executors']/following::table[1]//tr[td[1]='{first['executorId']}']"
+    )
+    link = row.find_element(By.LINK_TEXT, "stdout")
+    href = str(link.get_attribute("href"))
+    assert href.startswith("http://127.0.0.1:") and "/logPage/?" in href
+    link.click()
+    assert browser.current_url == href
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "flaky: first attempt at record 5 fails" in body
+    _shot(browser, site, "executor-stdout")
+    browser.back()
+    browser.find_element(By.XPATH, "//h2[.='Executors']/following::table[1]")
+    browser.find_elements(By.LINK_TEXT, "stderr")[0].click()
+    assert "/logPage/?" in browser.current_url and "logType=stderr" in browser.current_url
+    log = browser.find_element(By.TAG_NAME, "body").text  # the executor's own log
+    assert "minispark Executor Command:" in log and f"{running.app_id}/" in log
+    _shot(browser, site, "executor-stderr")
+
+
+def test_environment_shows_the_app_s_properties_with_the_secret_redacted(
+    site: Site, running: Running, browser: webdriver.Chrome
+) -> None:
+    browser.get(running.ui + "/environment/")
+    properties = dict(_settled(lambda: _table_after(browser, "Spark Properties")))
+    _shot(browser, site, "environment")
+    assert properties["spark.app.name"] == "e2e word count"
+    assert properties["spark.task.maxFailures"] == "2"
+    assert properties["spark.eventLog.dir"] == str(running.events)
+    assert properties["spark.authenticate.secret"] == REDACTED
+    assert SECRET not in browser.page_source
+    runtime = dict(_table_after(browser, "Runtime Information"))
+    assert runtime["pythonVersion"] == platform.python_version()  # the driver's: ours

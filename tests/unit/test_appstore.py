@@ -370,3 +370,20 @@ def test_a_bad_task_metric_is_named(metrics: dict[str, Any], message: str) -> No
     with pytest.raises(EventError, match="SparkListenerTaskEnd") as raised:
         _store(app)
     assert message in str(raised.value)
+
+
+def test_the_runtime_s_python_version_comes_from_the_driver_s_python_version_property() -> None:
+    # What SparkContext posts: Java-style dotted names ("python.version", like "java.version").
+    store = AppStore()
+    store.apply(
+        {
+            "Event": "SparkListenerEnvironmentUpdate",
+            "Spark Properties": [],
+            "System Properties": [
+                ["python.executable", "/usr/bin/python3"],
+                ["python.version", "3.11.7"],
+            ],
+            "Classpath Entries": [],
+        }
+    )
+    assert store.environment()["runtime"]["pythonVersion"] == "3.11.7"
