@@ -13,6 +13,7 @@ must be listed and served. Screenshots: MINISPARK_TEST_ARTIFACTS/e2e, else the t
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import platform
@@ -266,6 +267,19 @@ def _table_after(browser: webdriver.Chrome, heading: str) -> list[list[str]]:
 # ----------------------------------------------------------------------------- the live UI
 
 
+def _check_jobs_page(browser: webdriver.Chrome) -> None:
+    """Each job's status and its tasks done / failed, live and in the history server alike."""
+    rows = {r[0].split()[0]: r for r in _table_after(browser, "Completed Jobs")}
+    assert rows.keys() == {"0", "1"}
+    assert rows["0"][0].split() == ["0", "SUCCEEDED"] and rows["0"][4:] == ["2/2", "7/7"]
+    assert rows["1"][1] == "count at e2e_app.py:50"
+    assert rows["1"][4:] == ["1/1", "2/2 (1 failed)"]  # the flaky task's first attempt
+    (failed,) = _table_after(browser, "Failed Jobs")
+    assert failed[0].split() == ["2", "FAILED"] and failed[4:] == ["0/1", "1/2 (2 failed)"]
+    assert "Task 1 in stage 3 failed 2 times" in failed[1]
+    assert "ValueError: bad record 7" in failed[1]
+
+
 def test_the_master_page_leads_through_basic_auth_to_the_running_app_s_jobs(
     site: Site, running: Running, browser: webdriver.Chrome
 ) -> None:
@@ -278,15 +292,7 @@ def test_the_master_page_leads_through_basic_auth_to_the_running_app_s_jobs(
     wait_for(lambda: browser.current_url == running.ui + "/jobs/", "the application's UI")
     _shot(browser, site, "jobs")
     print(_main(browser))
-    rows = {r[0].split()[0]: r for r in _table_after(browser, "Completed Jobs")}
-    assert rows.keys() == {"0", "1"}
-    assert rows["0"][0].split() == ["0", "SUCCEEDED"] and rows["0"][4:] == ["2/2", "7/7"]
-    assert rows["1"][1] == "count at e2e_app.py:50"
-    assert rows["1"][4:] == ["1/1", "2/2 (1 failed)"]  # the flaky task's first attempt
-    (failed,) = _table_after(browser, "Failed Jobs")
-    assert failed[0].split() == ["2", "FAILED"] and failed[4:] == ["0/1", "1/2 (2 failed)"]
-    assert "Task 1 in stage 3 failed 2 times" in failed[1]
-    assert "ValueError: bad record 7" in failed[1]
+    _check_jobs_page(browser)
 
 
 def _tasks(run: Running) -> list[dict[str, Any]]:
@@ -420,3 +426,98 @@ def test_environment_shows_the_app_s_properties_with_the_secret_redacted(
     assert SECRET not in browser.page_source
     runtime = dict(_table_after(browser, "Runtime Information"))
     assert runtime["pythonVersion"] == platform.python_version()  # the driver's: ours
+
+
+# ------------------------------------------------------------------------- after the end
+
+
+def _differences(live: Any, history: Any, where: str = "") -> list[str]:
+    """Every path at which the two JSON documents differ."""
+    if isinstance(live, dict) and isinstance(history, dict):
+        keys = sorted(live.keys() | history.keys())
+        return [d for k in keys for d in _differences(live.get(k), history.get(k), f"{where}.{k}")]
+    if isinstance(live, list) and isinstance(history, list) and len(live) == len(history):
+        return [
+            d
+            for i, (a, b) in enumerate(zip(live, history))
+            for d in _differences(a, b, f"{where}[{i}]")
+        ]
+    return [] if live == history else [f"{where}: {live!r} -> {history!r}"]
+
+
+@pytest.fixture(scope="module")
+def history(site: Site, running: Running) -> Daemon:
+    """The application ended (its log renamed from .inprogress), a history server on it."""
+    _finish(running.proc)
+    wait_for(lambda: (running.events / running.app_id).is_file(), "the completed event log")
+    return site.cluster.history(str(running.events), "spark.history.fs.update.interval=200ms")
+
+
+def test_the_history_server_shows_what_the_live_ui_showed(
+    site: Site, running: Running, history: Daemon
+) -> None:
+    def listed() -> list[dict[str, Any]]:
+        return [a for a in _api(history.web, "applications") if a["id"] == running.app_id]
+
+    (app,) = wait_for(listed, "the history server to list the application")
+    assert app["attempts"][0]["completed"] is True
+    replayed = _snapshot(history.web, running.app_id)
+    # Identical, but for the executors: the application's end removed them after the live
+    # UI was read (the live UI saw them active, the log ends with their removal).
+    changed = {d.split(":")[0] for d in _differences(running.live, replayed)}
+    removal = ("isActive", "removeTime", "removeReason")
+    assert changed == {f".allexecutors[{i}].{k}" for i in range(2) for k in removal}
+    for executor in replayed["allexecutors"]:
+        assert executor["isActive"] is False and executor["removeReason"]
+    end = app["attempts"][0]["endTimeEpoch"]
+    assert end >= max(_epoch(j["completionTime"]) for j in replayed["jobs"])
+
+
+def _epoch(stamp: str) -> int:
+    """Spark's REST time string, in epoch ms."""
+    when = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%Z")
+    return int(when.replace(tzinfo=datetime.UTC).timestamp() * 1000)
+
+
+def test_the_history_server_s_pages_show_the_same_jobs_stages_and_counts(
+    site: Site, running: Running, history: Daemon, browser: webdriver.Chrome
+) -> None:
+    browser.get(history.web + "/")
+    wait_for(lambda: _in_list(browser, running.app_id), "the application in the history list")
+    _shot(browser, site, "history-list")
+    assert "Completed applications (1)" in browser.page_source
+    browser.find_element(By.LINK_TEXT, running.app_id).click()
+    assert browser.current_url == f"{history.web}/history/{running.app_id}/jobs/"
+    assert not browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')  # ended
+    _check_jobs_page(browser)
+    _shot(browser, site, "history-jobs")
+
+    retried = _stage(running, "count at e2e_app.py:50")
+    browser.get(
+        f"{history.web}/history/{running.app_id}/stages/stage/?id={retried['stageId']}&attempt=0"
+    )
+    text = _main(browser)
+    assert "Tasks: 2 succeeded, 1 failed, 0 running, of 2" in text and "Tasks (3)" in text
+    line, trace = _open_error(browser, site, "history-stage-retried")
+    assert line == "RuntimeError: flaky record 5 (first attempt)" and "in flaky" in trace
+
+    browser.get(f"{history.web}/history/{running.app_id}/executors/")
+    rows = _table_after(browser, "Executors")
+    _shot(browser, site, "history-executors")
+    live = {e["id"]: e for e in running.live["allexecutors"]}
+    assert [r[0] for r in rows] == ["0", "1"]
+    for row in rows:
+        e = live[row[0]]
+        assert row[2:8] == [
+            "Dead",
+            "1",
+            "0",
+            str(e["failedTasks"]),
+            str(e["completedTasks"]),
+            str(e["totalTasks"]),
+        ]
+
+
+def _in_list(browser: webdriver.Chrome, app_id: str) -> bool:
+    browser.refresh()
+    return bool(browser.find_elements(By.LINK_TEXT, app_id))
