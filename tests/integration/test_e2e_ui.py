@@ -428,6 +428,55 @@ def test_environment_shows_the_app_s_properties_with_the_secret_redacted(
     assert runtime["pythonVersion"] == platform.python_version()  # the driver's: ours
 
 
+def test_rest_figures_match_the_input_and_the_shuffle_files_on_disk(
+    site: Site, running: Running
+) -> None:
+    """Through /api/v1 of the live UI (test_eventlog checks the same figures in the log)."""
+    assert running.report["counts"] == Counter(w for line in LINES for w in line.split())
+    jobs = {j["jobId"]: j for j in running.live["jobs"]}
+    figures = ("status", "numTasks", "numCompletedTasks", "numFailedTasks", "numFailedStages")
+    assert [tuple(jobs[n][k] for k in figures) for n in range(3)] == [
+        ("SUCCEEDED", 7, 7, 0, 0),
+        ("SUCCEEDED", 2, 2, 1, 0),  # the flaky task: one failed attempt, then done
+        ("FAILED", 2, 1, 2, 1),  # the doomed task, twice (spark.task.maxFailures=2)
+    ]
+    maps, reduces = (
+        s
+        for s in sorted(running.live["stages"], key=lambda s: s["submissionTime"])
+        if s["jobIds"] == [0]
+    )
+    source = site.root / "words.txt"
+    assert (maps["inputRecords"], maps["inputBytes"]) == (len(LINES), source.stat().st_size)
+    written = sum(running.shuffle_files.values())
+    assert maps["shuffleWriteBytes"] == reduces["shuffleReadBytes"] == written > 0
+    assert maps["shuffleWriteRecords"] == reduces["shuffleReadRecords"] > 0
+
+    # Each map task's bytes are its own data file's size.
+    where = f"applications/{running.app_id}/stages"
+    map_tasks = running.live[f"{where}/{maps['stageId']}/0/taskList"]
+    by_map = {int(name.split("_")[2]): size for name, size in running.shuffle_files.items()}
+    assert {
+        t["index"]: t["taskMetrics"]["shuffleWriteMetrics"]["bytesWritten"] for t in map_tasks
+    } == by_map
+    reads = [
+        t["taskMetrics"]["shuffleReadMetrics"]
+        for t in running.live[f"{where}/{reduces['stageId']}/0/taskList"]
+    ]
+    assert len(reads) == 3
+    assert sum(r["localBytesRead"] + r["remoteBytesRead"] for r in reads) == written
+    assert sum(r["remoteBlocksFetched"] for r in reads) > 0  # two workers: some are remote
+
+    executors = running.live["allexecutors"]
+    assert sum(e["totalShuffleWrite"] for e in executors) == written
+    assert sum(e["totalShuffleRead"] for e in executors) == written
+    stages = running.live["stages"]
+    assert sum(e["totalInputBytes"] for e in executors) == sum(s["inputBytes"] for s in stages)
+    assert sum(e["completedTasks"] for e in executors) == sum(
+        j["numCompletedTasks"] for j in jobs.values()
+    )
+    assert sum(e["failedTasks"] for e in executors) == 3
+
+
 # ------------------------------------------------------------------------- after the end
 
 
