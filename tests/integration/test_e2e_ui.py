@@ -27,16 +27,16 @@ from typing import Any, TypeVar
 
 import fsspec
 import pytest
+from s3fs import S3FileSystem  # type: ignore[import-untyped]
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from s3fs import S3FileSystem  # type: ignore[import-untyped]
 
 from tests.s3server import S3Server, s3_server
 
-from .harness import Cluster, Daemon, get_json, http, url_of, wait_for, web_headers
+from .harness import Cluster, Daemon, get_json, url_of, wait_for, web_headers
 
 SECRET = "e2e-cluster-secret"
 AUTH = ("spark.authenticate=true", f"spark.authenticate.secret={SECRET}")
@@ -50,6 +50,19 @@ APP_SETTINGS = (
     "spark.eventLog.enabled=true",
 )
 T = TypeVar("T")
+
+
+def _call_site(action: str, marker: str) -> str:
+    """The job's name, Spark's "<action> at <file>:<line>", for the program's line with
+    ``marker``."""
+    lines = APP.read_text().splitlines()
+    line = 1 + next(i for i, text in enumerate(lines) if marker in text)
+    return f"{action} at {APP.name}:{line}"
+
+
+WORD_COUNT = _call_site("collect", ".reduceByKey(")
+RETRIED = _call_site("count", ".map(flaky)")
+DOOMED = _call_site("collect", ".map(doomed)")
 
 
 @dataclass
@@ -187,7 +200,14 @@ def running(site: Site) -> Iterator[Running]:
     proc = _start_app(site, str(source), str(events))
     try:
         report = _report(proc)
-        wait_for(lambda: _quiet(report["ui"], report["app"]), "the jobs' last task ends")
+        try:
+            wait_for(lambda: _quiet(report["ui"], report["app"]), "the jobs' last task ends")
+        except AssertionError:
+            app = f"applications/{report['app']}"
+            print(
+                json.dumps([_api(report["ui"], f"{app}/jobs"), _api(report["ui"], f"{app}/stages")])
+            )
+            raise
         run = Running(proc, report, events, _shuffle_files(site, report["app"]))
         run.live = _snapshot(run.ui, run.app_id)
         yield run
@@ -272,11 +292,11 @@ def _check_jobs_page(browser: webdriver.Chrome) -> None:
     rows = {r[0].split()[0]: r for r in _table_after(browser, "Completed Jobs")}
     assert rows.keys() == {"0", "1"}
     assert rows["0"][0].split() == ["0", "SUCCEEDED"] and rows["0"][4:] == ["2/2", "7/7"]
-    assert rows["1"][1] == "count at e2e_app.py:50"
+    assert rows["1"][1] == RETRIED
     assert rows["1"][4:] == ["1/1", "2/2 (1 failed)"]  # the flaky task's first attempt
     (failed,) = _table_after(browser, "Failed Jobs")
-    assert failed[0].split() == ["2", "FAILED"] and failed[4:] == ["0/1", "1/2 (2 failed)"]
-    assert "Task 1 in stage 3 failed 2 times" in failed[1]
+    assert failed[0].split() == ["2", "FAILED"] and failed[4:] == ["0/1", "0/1 (2 failed)"]
+    assert "Task 0 in stage 3 failed 2 times" in failed[1]
     assert "ValueError: bad record 7" in failed[1]
 
 
@@ -324,10 +344,10 @@ def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
 ) -> None:
     # The job whose task failed once: its one stage, three attempts, the first one's error.
     browser.get(running.ui + "/jobs/")
-    browser.find_element(By.LINK_TEXT, "count at e2e_app.py:50").click()
+    browser.find_element(By.LINK_TEXT, RETRIED).click()
     assert browser.title.endswith("Details for Job 1")
-    browser.find_element(By.LINK_TEXT, "count at e2e_app.py:50").click()
-    retried = _stage(running, "count at e2e_app.py:50")
+    browser.find_element(By.LINK_TEXT, RETRIED).click()
+    retried = _stage(running, RETRIED)
     assert browser.title.endswith(f"Details for Stage {retried['stageId']} (Attempt 0)")
     text = _main(browser)
     assert "Status: COMPLETE" in text
@@ -338,12 +358,12 @@ def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
     assert "in flaky" in trace and trace.rstrip().endswith(line)
 
     # The job that failed for good: the stage's reason, and the task's traceback.
-    doomed = _stage(running, "collect at e2e_app.py:53")
+    doomed = _stage(running, DOOMED)
     browser.get(running.ui + f"/stages/stage/?id={doomed['stageId']}&attempt=0")
     text = _main(browser)
     assert "Status: FAILED" in text
-    assert "Tasks: 1 succeeded, 2 failed, 0 running, of 2" in text
-    assert f"Task 1 in stage {doomed['stageId']} failed 2 times" in text
+    assert "Tasks: 0 succeeded, 2 failed, 0 running, of 1" in text
+    assert f"Task 0 in stage {doomed['stageId']} failed 2 times" in text
     line, trace = _open_error(browser, site, "stage-failed")
     assert line == "ValueError: bad record 7"
     assert "in doomed" in trace
@@ -356,7 +376,7 @@ def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
     maps, reduces = (
         s
         for s in sorted(running.live["stages"], key=lambda s: s["submissionTime"])
-        if s["name"] == "collect at e2e_app.py:49"
+        if s["name"] == WORD_COUNT
     )
     size = f"{written:.1f} B" if written < 1024 else f"{written / 1024:.1f} KiB"
     assert completed[str(maps["stageId"])][4:] == ["4/4", "26.6 KiB", "", "", size]
@@ -438,7 +458,7 @@ def test_rest_figures_match_the_input_and_the_shuffle_files_on_disk(
     assert [tuple(jobs[n][k] for k in figures) for n in range(3)] == [
         ("SUCCEEDED", 7, 7, 0, 0),
         ("SUCCEEDED", 2, 2, 1, 0),  # the flaky task: one failed attempt, then done
-        ("FAILED", 2, 1, 2, 1),  # the doomed task, twice (spark.task.maxFailures=2)
+        ("FAILED", 1, 0, 2, 1),  # the doomed task, twice (spark.task.maxFailures=2)
     ]
     maps, reduces = (
         s
@@ -463,8 +483,18 @@ def test_rest_figures_match_the_input_and_the_shuffle_files_on_disk(
         for t in running.live[f"{where}/{reduces['stageId']}/0/taskList"]
     ]
     assert len(reads) == 3
+    assert sum(r["recordsRead"] for r in reads) == maps["shuffleWriteRecords"]
     assert sum(r["localBytesRead"] + r["remoteBytesRead"] for r in reads) == written
-    assert sum(r["remoteBlocksFetched"] for r in reads) > 0  # two workers: some are remote
+    # A reduce task fetches remotely exactly the blocks of maps that ran on the other worker.
+    mappers = Counter(t["executorId"] for t in map_tasks)
+    for task in running.live[f"{where}/{reduces['stageId']}/0/taskList"]:
+        read = task["taskMetrics"]["shuffleReadMetrics"]
+        remote = sum(n for e, n in mappers.items() if e != task["executorId"])
+        assert (read["remoteBlocksFetched"], read["localBlocksFetched"]) == (
+            remote,
+            len(map_tasks) - remote,
+        )
+    assert len(mappers) == 2  # both executors ran maps: the shuffle crossed workers
 
     executors = running.live["allexecutors"]
     assert sum(e["totalShuffleWrite"] for e in executors) == written
@@ -541,7 +571,7 @@ def test_the_history_server_s_pages_show_the_same_jobs_stages_and_counts(
     _check_jobs_page(browser)
     _shot(browser, site, "history-jobs")
 
-    retried = _stage(running, "count at e2e_app.py:50")
+    retried = _stage(running, RETRIED)
     browser.get(
         f"{history.web}/history/{running.app_id}/stages/stage/?id={retried['stageId']}&attempt=0"
     )
@@ -570,3 +600,46 @@ def test_the_history_server_s_pages_show_the_same_jobs_stages_and_counts(
 def _in_list(browser: webdriver.Chrome, app_id: str) -> bool:
     browser.refresh()
     return bool(browser.find_elements(By.LINK_TEXT, app_id))
+
+
+# ---------------------------------------------------------------------------------- on S3
+
+
+def test_an_event_log_on_s3_from_a_job_reading_s3_is_listed_and_served(
+    site: Site, history: Daemon, browser: webdriver.Chrome
+) -> None:
+    # (After the first application ended: it held every core of the cluster.)
+    fs = fsspec.filesystem("s3")
+    text = "".join(line + "\n" for line in LINES).encode()
+    with fs.open(f"{site.s3.bucket}/input/words.txt", "wb") as f:
+        f.write(text)
+    events = site.s3.url("events")
+    proc = _start_app(site, site.s3.url("input/words.txt"), events, "spark.eventLog.compress=true")
+    report = _report(proc)
+    _finish(proc)
+    assert report["counts"] == Counter(w for line in LINES for w in line.split())
+    fs.invalidate_cache()
+    assert fs.ls(f"{site.s3.bucket}/events") == [f"{site.s3.bucket}/events/{report['app']}.gz"]
+
+    # A history server reading the bucket, its credentials from the AWS variables.
+    server = site.cluster.history(events, "spark.history.fs.update.interval=200ms")
+
+    def listed() -> list[dict[str, Any]]:
+        return [a for a in _api(server.web, "applications") if a["id"] == report["app"]]
+
+    (app,) = wait_for(listed, "the history server to list the application on S3")
+    assert app["attempts"][0]["completed"] is True
+    jobs = _api(server.web, f"applications/{report['app']}/jobs")
+    counts = [(j["status"], j["numCompletedTasks"], j["numFailedTasks"]) for j in jobs]
+    assert counts == [("FAILED", 0, 2), ("SUCCEEDED", 2, 1), ("SUCCEEDED", 7, 0)]
+    stages = _api(server.web, f"applications/{report['app']}/stages")
+    (maps,) = [s for s in stages if s["jobIds"] == [0] and s["inputRecords"]]
+    assert (maps["inputRecords"], maps["inputBytes"]) == (len(LINES), len(text))
+
+    browser.get(server.web + "/")
+    wait_for(lambda: _in_list(browser, report["app"]), "the S3 application in the list")
+    assert f"Event logs: {events}" in browser.page_source
+    _shot(browser, site, "history-s3-list")
+    browser.find_element(By.LINK_TEXT, report["app"]).click()
+    _check_jobs_page(browser)
+    _shot(browser, site, "history-s3-jobs")
