@@ -31,12 +31,14 @@ from s3fs import S3FileSystem  # type: ignore[import-untyped]
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from tests.s3server import S3Server, s3_server
 
 from .harness import Cluster, Daemon, get_json, url_of, wait_for, web_headers
+from .test_web_browser import _document_status
 
 SECRET = "e2e-cluster-secret"
 AUTH = ("spark.authenticate=true", f"spark.authenticate.secret={SECRET}")
@@ -200,14 +202,7 @@ def running(site: Site) -> Iterator[Running]:
     proc = _start_app(site, str(source), str(events))
     try:
         report = _report(proc)
-        try:
-            wait_for(lambda: _quiet(report["ui"], report["app"]), "the jobs' last task ends")
-        except AssertionError:
-            app = f"applications/{report['app']}"
-            print(
-                json.dumps([_api(report["ui"], f"{app}/jobs"), _api(report["ui"], f"{app}/stages")])
-            )
-            raise
+        wait_for(lambda: _quiet(report["ui"], report["app"]), "the jobs' last task ends")
         run = Running(proc, report, events, _shuffle_files(site, report["app"]))
         run.live = _snapshot(run.ui, run.app_id)
         yield run
@@ -229,6 +224,7 @@ def browser(site: Site) -> Iterator[webdriver.Chrome]:
         "--window-size=1400,1000",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # the HTTP statuses
     # The pages must read with scripts off: turn them off for the pages' own content.
     options.add_experimental_option(
         "prefs", {"profile.managed_default_content_settings.javascript": 2}
@@ -303,15 +299,20 @@ def _check_jobs_page(browser: webdriver.Chrome) -> None:
 def test_the_master_page_leads_through_basic_auth_to_the_running_app_s_jobs(
     site: Site, running: Running, browser: webdriver.Chrome
 ) -> None:
+    # Without the secret: a 401 (the browser asks for a password), none of the cluster's state.
     browser.get(site.master.web + "/")
-    assert running.app_id not in browser.page_source  # no secret, no cluster state
+    assert _document_status(browser, site.master.web + "/") == 401
+    assert running.app_id not in browser.page_source
     _log_in(browser)
     browser.get(site.master.web + "/")
+    assert _document_status(browser, site.master.web + "/") == 200
     _shot(browser, site, "master")
-    browser.find_element(By.LINK_TEXT, "e2e word count").click()
+    link = browser.find_element(By.LINK_TEXT, "e2e word count")  # the running app's row
+    assert link.get_attribute("href") == running.ui + "/"
+    link.click()
     wait_for(lambda: browser.current_url == running.ui + "/jobs/", "the application's UI")
+    assert browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')  # running
     _shot(browser, site, "jobs")
-    print(_main(browser))
     _check_jobs_page(browser)
 
 
@@ -328,13 +329,16 @@ def _stage(run: Running, name: str) -> dict[str, Any]:
 def _open_error(browser: webdriver.Chrome, site: Site, shot: str) -> tuple[str, str]:
     """The failed task's error in the task table: its one line, then (opened, no script:
     a <details>) its traceback."""
-    error = browser.find_element(By.CSS_SELECTOR, "#tasks ~ .scroll td details")
-    summary = error.find_element(By.TAG_NAME, "summary")
-    line = str(summary.text)
-    summary.click()
-    browser.execute_cdp_cmd("Runtime.evaluate", {"expression": "0"})  # let it lay out
-    trace = str(error.find_element(By.TAG_NAME, "pre").text)
-    browser.find_element(By.ID, "tasks").location_once_scrolled_into_view  # noqa: B018
+
+    def read() -> tuple[str, str]:
+        error = browser.find_element(By.CSS_SELECTOR, "#tasks ~ .scroll td details")
+        summary = error.find_element(By.TAG_NAME, "summary")
+        summary.click()
+        trace = error.find_element(By.TAG_NAME, "pre")
+        ActionChains(browser).scroll_to_element(trace).perform()  # for the screenshot
+        return str(summary.text), str(trace.text)
+
+    line, trace = _settled(read)
     _shot(browser, site, shot)
     return line, trace
 
@@ -363,6 +367,7 @@ def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
     text = _main(browser)
     assert "Status: FAILED" in text
     assert "Tasks: 0 succeeded, 2 failed, 0 running, of 1" in text
+    assert "Summary Metrics for 0 Completed Tasks\nNo task has completed." in text
     assert f"Task 0 in stage {doomed['stageId']} failed 2 times" in text
     line, trace = _open_error(browser, site, "stage-failed")
     assert line == "ValueError: bad record 7"
@@ -518,7 +523,7 @@ def _differences(live: Any, history: Any, where: str = "") -> list[str]:
     if isinstance(live, list) and isinstance(history, list) and len(live) == len(history):
         return [
             d
-            for i, (a, b) in enumerate(zip(live, history))
+            for i, (a, b) in enumerate(zip(live, history, strict=True))
             for d in _differences(a, b, f"{where}[{i}]")
         ]
     return [] if live == history else [f"{where}: {live!r} -> {history!r}"]
@@ -528,7 +533,7 @@ def _differences(live: Any, history: Any, where: str = "") -> list[str]:
 def history(site: Site, running: Running) -> Daemon:
     """The application ended (its log renamed from .inprogress), a history server on it."""
     _finish(running.proc)
-    wait_for(lambda: (running.events / running.app_id).is_file(), "the completed event log")
+    wait_for((running.events / running.app_id).is_file, "the completed event log")
     return site.cluster.history(str(running.events), "spark.history.fs.update.interval=200ms")
 
 
