@@ -326,6 +326,18 @@ def _stage(run: Running, name: str) -> dict[str, Any]:
     return found
 
 
+def _word_count_stages(run: Running) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The word count's map stage and the reduce stage that reads its shuffle."""
+    (reduces,) = [s for s in run.live["stages"] if s["jobIds"] == [0] and s["parentIds"]]
+    (maps,) = [s for s in run.live["stages"] if s["stageId"] in reduces["parentIds"]]
+    return maps, reduces
+
+
+def _size(n: int) -> str:
+    """A byte count as the pages print it."""
+    return f"{n:.1f} B" if n < 1024 else f"{n / 1024:.1f} KiB"
+
+
 def _open_error(browser: webdriver.Chrome, site: Site, shot: str) -> tuple[str, str]:
     """The failed task's error in the task table: its one line, then (opened, no script:
     a <details>) its traceback."""
@@ -378,13 +390,9 @@ def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
     completed = {r[0]: r for r in _table_after(browser, "Completed Stages")}
     _shot(browser, site, "stages")
     written = sum(running.shuffle_files.values())
-    maps, reduces = (
-        s
-        for s in sorted(running.live["stages"], key=lambda s: s["submissionTime"])
-        if s["name"] == WORD_COUNT
-    )
-    size = f"{written:.1f} B" if written < 1024 else f"{written / 1024:.1f} KiB"
-    assert completed[str(maps["stageId"])][4:] == ["4/4", "26.6 KiB", "", "", size]
+    maps, reduces = _word_count_stages(running)
+    size, read = _size(written), _size((site.root / "words.txt").stat().st_size)
+    assert completed[str(maps["stageId"])][4:] == ["4/4", read, "", "", size]
     assert completed[str(reduces["stageId"])][4:] == ["3/3", "", "", size, ""]
     browser.get(running.ui + f"/stages/stage/?id={reduces['stageId']}&attempt=0")
     text = _main(browser)
@@ -418,20 +426,24 @@ def test_executors_page_counts_each_executor_s_tasks_and_links_to_its_logs(
     # The executor that ran the flaky first attempt printed about it: its stdout, on its
     # worker's page, says so.
     (first,) = [t for t in tasks if "flaky record" in (t["errorMessage"] or "")]
-    row = browser.find_element(
-        By.XPATH, f"//h2[.='Executors']/following::table[1]//tr[td[1]='{first['executorId']}']"
-    )
-    link = row.find_element(By.LINK_TEXT, "stdout")
-    href = str(link.get_attribute("href"))
+    mine = f"//h2[.='Executors']/following::table[1]//tr[td[1]='{first['executorId']}']"
+
+    def row() -> WebElement:
+        return browser.find_element(By.XPATH, mine)
+
+    def follow(link: WebElement) -> str:
+        href = str(link.get_attribute("href"))
+        link.click()
+        return href
+
+    href = _settled(lambda: follow(row().find_element(By.LINK_TEXT, "stdout")))
     assert href.startswith("http://127.0.0.1:") and "/logPage/?" in href
-    link.click()
     assert browser.current_url == href
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "flaky: first attempt at record 5 fails" in body
     _shot(browser, site, "executor-stdout")
     browser.back()
-    browser.find_element(By.XPATH, "//h2[.='Executors']/following::table[1]")
-    browser.find_elements(By.LINK_TEXT, "stderr")[0].click()
+    _settled(lambda: follow(row().find_element(By.LINK_TEXT, "stderr")))
     assert "/logPage/?" in browser.current_url and "logType=stderr" in browser.current_url
     log = browser.find_element(By.TAG_NAME, "body").text  # the executor's own log
     assert "minispark Executor Command:" in log and f"{running.app_id}/" in log
@@ -465,11 +477,7 @@ def test_rest_figures_match_the_input_and_the_shuffle_files_on_disk(
         ("SUCCEEDED", 2, 2, 1, 0),  # the flaky task: one failed attempt, then done
         ("FAILED", 1, 0, 2, 1),  # the doomed task, twice (spark.task.maxFailures=2)
     ]
-    maps, reduces = (
-        s
-        for s in sorted(running.live["stages"], key=lambda s: s["submissionTime"])
-        if s["jobIds"] == [0]
-    )
+    maps, reduces = _word_count_stages(running)
     source = site.root / "words.txt"
     assert (maps["inputRecords"], maps["inputBytes"]) == (len(LINES), source.stat().st_size)
     written = sum(running.shuffle_files.values())
