@@ -326,6 +326,26 @@ def _stage(run: Running, name: str) -> dict[str, Any]:
     return found
 
 
+def _check_stages_page(browser: webdriver.Chrome, site: Site, run: Running) -> None:
+    """Each stage's tasks, input and shuffle on the stages list, live and in the history
+    server alike: the map stage wrote what the reduce stage read, the files on disk."""
+    completed = {r[0]: r[4:] for r in _table_after(browser, "Completed Stages")}
+    (failed,) = _table_after(browser, "Failed Stages")
+    maps, reduces = _word_count_stages(run)
+    retried, doomed = _stage(run, RETRIED), _stage(run, DOOMED)
+    size, read = (
+        _size(sum(run.shuffle_files.values())),
+        _size((site.root / "words.txt").stat().st_size),
+    )
+    assert completed == {
+        str(maps["stageId"]): ["4/4", read, "", "", size],
+        str(reduces["stageId"]): ["3/3", "", "", size, ""],
+        str(retried["stageId"]): ["2/2 (1 failed)", _size(retried["inputBytes"]), "", "", ""],
+    }
+    assert failed[0] == str(doomed["stageId"]) and failed[4] == "0/1 (2 failed)"
+    assert "Task 0 in stage 3 failed 2 times" in failed[-1]
+
+
 def _word_count_stages(run: Running) -> tuple[dict[str, Any], dict[str, Any]]:
     """The word count's map stage and the reduce stage that reads its shuffle."""
     (reduces,) = [s for s in run.live["stages"] if s["jobIds"] == [0] and s["parentIds"]]
@@ -387,16 +407,20 @@ def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
 
     # The word count: its map stage wrote what its reduce stage read, on the stages list.
     browser.get(running.ui + "/stages/")
-    completed = {r[0]: r for r in _table_after(browser, "Completed Stages")}
+    _check_stages_page(browser, site, running)
     _shot(browser, site, "stages")
-    written = sum(running.shuffle_files.values())
     maps, reduces = _word_count_stages(running)
-    size, read = _size(written), _size((site.root / "words.txt").stat().st_size)
-    assert completed[str(maps["stageId"])][4:] == ["4/4", read, "", "", size]
-    assert completed[str(reduces["stageId"])][4:] == ["3/3", "", "", size, ""]
+    size, records = _size(sum(running.shuffle_files.values())), maps["shuffleWriteRecords"]
+    browser.get(running.ui + f"/stages/stage/?id={maps['stageId']}&attempt=0")
+    text = _main(browser)
+    assert f"Shuffle Write Size / Records: {size} / {records}" in text
+    assert (
+        f"Input Size / Records: {_size((site.root / 'words.txt').stat().st_size)} / {len(LINES)}"
+        in text
+    )
+    assert "Tasks: 4 succeeded, 0 failed, 0 running, of 4" in text
     browser.get(running.ui + f"/stages/stage/?id={reduces['stageId']}&attempt=0")
     text = _main(browser)
-    records = maps["shuffleWriteRecords"]
     assert f"Shuffle Read Size / Records: {size} / {records}" in text
     assert "Tasks: 3 succeeded, 0 failed, 0 running, of 3" in text
     _shot(browser, site, "stage-shuffle-read")
@@ -592,6 +616,10 @@ def test_the_history_server_s_pages_show_the_same_jobs_stages_and_counts(
     assert "Tasks: 2 succeeded, 1 failed, 0 running, of 2" in text and "Tasks (3)" in text
     line, trace = _open_error(browser, site, "history-stage-retried")
     assert line == "RuntimeError: flaky record 5 (first attempt)" and "in flaky" in trace
+
+    browser.get(f"{history.web}/history/{running.app_id}/stages/")
+    _check_stages_page(browser, site, running)
+    _shot(browser, site, "history-stages")
 
     browser.get(f"{history.web}/history/{running.app_id}/executors/")
     rows = _table_after(browser, "Executors")
