@@ -37,7 +37,7 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from tests.s3server import S3Server, s3_server
 
-from .harness import Cluster, Daemon, get_json, url_of, wait_for, web_headers
+from .harness import GUARD_S, Cluster, Daemon, get_json, url_of, wait_for, web_headers
 from .test_web_browser import _document_status
 
 SECRET = "e2e-cluster-secret"
@@ -74,7 +74,6 @@ class Site:
     root: Path
     cluster: Cluster
     master: Daemon
-    workers: list[Daemon]
     s3: S3Server
     artifacts: Path
 
@@ -113,9 +112,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         cluster = Cluster(root, conf=list(AUTH))
         try:
             master = cluster.master()
-            workers = [cluster.worker(url_of(master), cores=1) for _ in range(2)]
+            for _ in range(2):
+                cluster.worker(url_of(master), cores=1)
             cluster.wait_registered(master, 2)
-            yield Site(root, cluster, master, workers, s3, artifacts)
+            yield Site(root, cluster, master, s3, artifacts)
         finally:
             cluster.stop()
             S3FileSystem.clear_instance_cache()
@@ -124,13 +124,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def _start_app(site: Site, source: str, event_dir: str, *extra: str) -> subprocess.Popen[bytes]:
     settings = [*APP_SETTINGS, f"spark.eventLog.dir={event_dir}", *extra]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.Popen(
-        [sys.executable, str(APP), url_of(site.master), source, *settings],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=(site.root / "driver.log").open("ab"),
-        env=env,
-    )
+    with (site.root / "driver.log").open("ab") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, str(APP), url_of(site.master), source, *settings],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+        )
 
 
 def _report(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -147,7 +148,10 @@ def _finish(proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdin is not None
         proc.stdin.write(b"\n")
         proc.stdin.close()
-    assert proc.wait(60) == 0
+    status = proc.wait(GUARD_S)
+    if proc.stdout is not None:
+        proc.stdout.close()
+    assert status == 0, "the driver program failed; see driver.log"
 
 
 HEADERS = web_headers(list(AUTH))
@@ -207,9 +211,15 @@ def running(site: Site) -> Iterator[Running]:
         run.live = _snapshot(run.ui, run.app_id)
         yield run
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # no test ended it: let it stop, or end it
+            try:
+                _finish(proc)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                    assert proc.stdout is not None
+                    proc.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -231,19 +241,20 @@ def browser(site: Site) -> Iterator[webdriver.Chrome]:
     )
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     try:
+        driver.execute_cdp_cmd("Network.enable", {})
+        _log_in(driver)
         yield driver
     finally:
         driver.quit()
 
 
-def _log_in(browser: webdriver.Chrome) -> None:
+def _log_in(browser: webdriver.Chrome, secret: str | None = SECRET) -> None:
     """The secret as the Basic password on every request, as a browser sends it once the
-    user has typed it at the prompt (user name ignored); never in a URL."""
-    browser.execute_cdp_cmd("Network.enable", {})
-    token = base64.b64encode(f"user:{SECRET}".encode()).decode()
-    browser.execute_cdp_cmd(
-        "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}}
-    )
+    user has typed it at the prompt (user name ignored); never in a URL. None: no
+    credentials at all."""
+    token = base64.b64encode(f"user:{secret}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}"} if secret is not None else {}
+    browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": headers})
 
 
 def _settled(read: Callable[[], T]) -> T:
@@ -300,10 +311,13 @@ def test_the_master_page_leads_through_basic_auth_to_the_running_app_s_jobs(
     site: Site, running: Running, browser: webdriver.Chrome
 ) -> None:
     # Without the secret: a 401 (the browser asks for a password), none of the cluster's state.
-    browser.get(site.master.web + "/")
-    assert _document_status(browser, site.master.web + "/") == 401
-    assert running.app_id not in browser.page_source
-    _log_in(browser)
+    _log_in(browser, None)
+    try:
+        browser.get(site.master.web + "/")
+        assert _document_status(browser, site.master.web + "/") == 401
+        assert running.app_id not in browser.page_source
+    finally:
+        _log_in(browser)
     browser.get(site.master.web + "/")
     assert _document_status(browser, site.master.web + "/") == 200
     _shot(browser, site, "master")
