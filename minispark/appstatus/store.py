@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..conf import Conf
 from . import fields as f
 from . import metrics as tm
 from .fields import EventError
@@ -536,3 +537,13 @@ def _status(status: str | None, known: tuple[str, ...]) -> str | None:
     if wanted not in known:
         raise ValueError(f"unknown status {status!r}: use one of {', '.join(known)}")
     return wanted
+
+
+def store_for_ui(conf: Conf) -> AppStore:
+    """A store with the spark.ui.retained* limits: the driver's live one and each log the
+    history server replays (Spark applies the same limits to both)."""
+    return AppStore(
+        retained_jobs=conf.get_int("spark.ui.retainedJobs"),
+        retained_stages=conf.get_int("spark.ui.retainedStages"),
+        retained_tasks=conf.get_int("spark.ui.retainedTasks"),
+    )

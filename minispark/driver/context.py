@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from .. import __version__
 from ..appconf import DRIVER_CERT_KEY, shareable
 from ..appstatus import events as ev
+from ..appstatus.store import store_for_ui
 from ..conf import Conf, ConfError
 from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
 from ..protocol import UnpersistRdd
@@ -30,7 +31,7 @@ from ..rdd.contextapi import ContextAPI
 from ..rdd.sparkconf import SparkConf
 from ..rpc import Security
 from ..security import security_from_conf
-from . import eventlog, tlscert
+from . import eventlogconf, tlscert
 from .appclient import AppClient, ExecutorHandle
 from .callsite import call_site
 from .eventloop import LoopThread
@@ -38,7 +39,7 @@ from .listener import EventBus
 from .localcluster import LocalClusterProcesses
 from .progress import for_console
 from .scheduler import JobScheduler
-from .ui import DriverUi, new_store, start_ui
+from .ui import DriverUi, start_ui
 
 log = logging.getLogger("minispark.context")
 
@@ -148,10 +149,10 @@ class SparkContext(ContextAPI):
         self._bus = EventBus()
         self._ui_url: str | None = None
         self._ui: DriverUi | None = None
-        self._event_log = eventlog.from_conf(settings)  # an unusable dir fails here, first
+        self._event_log = eventlogconf.from_conf(settings)  # an unusable dir fails here, first
         if self._event_log is not None:
             self._bus.add(self._event_log)
-        store = new_store(settings) if settings.get_bool("spark.ui.enabled") else None
+        store = store_for_ui(settings) if settings.get_bool("spark.ui.enabled") else None
         if store is not None:
             self._bus.add(store.apply)
         events = self._bus.post if self._bus.active else None  # nobody listens: no events

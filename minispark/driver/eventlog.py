@@ -25,7 +25,7 @@ import fsspec.core  # type: ignore[import-untyped]
 import msgspec
 
 from ..appstatus import events
-from ..conf import Conf, ConfError
+from ..conf import ConfError
 
 log = logging.getLogger("minispark.eventlog")
 
@@ -127,18 +127,3 @@ class EventLogWriter:
             log.error("cannot finish the event log %s: %s", self.path, exc)
         with contextlib.suppress(OSError):
             self.fs.invalidate_cache()
-
-
-def from_conf(conf: Conf) -> EventLogWriter | None:
-    """The writer ``spark.eventLog.*`` asks for (its directory checked), or None."""
-    if not conf.get_bool("spark.eventLog.enabled"):
-        return None
-    directory = conf.get("spark.eventLog.dir")
-    if not directory:
-        raise ConfError(
-            "spark.eventLog.enabled is true but spark.eventLog.dir is not set: set it to a "
-            "directory path or an fsspec URL (s3://bucket/prefix)"
-        )
-    writer = EventLogWriter(directory, compress=conf.get_bool("spark.eventLog.compress"))
-    writer.check()
-    return writer

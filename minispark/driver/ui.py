@@ -51,15 +51,6 @@ class UiSettings:
         return [p for p in range(self.port, self.port + self.max_retries + 1) if p <= 65535]
 
 
-def new_store(conf: Conf) -> AppStore:
-    """The store for an application's UI, with the spark.ui.retained* limits."""
-    return AppStore(
-        retained_jobs=conf.get_int("spark.ui.retainedJobs"),
-        retained_stages=conf.get_int("spark.ui.retainedStages"),
-        retained_tasks=conf.get_int("spark.ui.retainedTasks"),
-    )
-
-
 class DriverUi:
     def __init__(self, runner: web.AppRunner, url: str, port: int) -> None:
         self._runner = runner

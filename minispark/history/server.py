@@ -9,25 +9,17 @@ import logging
 from aiohttp import web
 
 from .. import daemon, systemd, webserver
-from ..appstatus.store import AppStore
+from ..appstatus.store import store_for_ui
 from ..conf import Conf
 from ..httpauth import HttpAuth
 from ..security import security_from_conf
+from .ingest import for_directory
 from .logdir import LogDir
 from .provider import HistoryProvider
 from .settings import HistorySettings
 from .web import build_app
 
 log = logging.getLogger(__name__)
-
-
-def store_factory(conf: Conf) -> AppStore:
-    """A store for one replayed log, with the UI's retention limits."""
-    return AppStore(
-        retained_jobs=conf.get_int("spark.ui.retainedJobs"),
-        retained_stages=conf.get_int("spark.ui.retainedStages"),
-        retained_tasks=conf.get_int("spark.ui.retainedTasks"),
-    )
 
 
 class HistoryServer:
@@ -37,7 +29,8 @@ class HistoryServer:
         self.host = host
         self.port = settings.port
         self.security = security_from_conf(conf)
-        self.provider = HistoryProvider(logs, lambda: store_factory(conf), settings.retained_apps)
+        self.provider = HistoryProvider(logs, lambda: store_for_ui(conf), settings.retained_apps)
+        self.ingest = for_directory(logs)  # drivers without our filesystem send logs here
         self._runner: web.AppRunner | None = None
         self._timers: list[asyncio.Task[None]] = []
 
@@ -49,7 +42,7 @@ class HistoryServer:
     async def start(self) -> None:
         await self.provider.refresh()  # the first page already lists what is there
         self._runner, self.port = await webserver.serve(
-            build_app(self.provider),
+            build_app(self.provider, self.ingest),
             self.host,
             self.settings.port,
             self.security.web_ssl,

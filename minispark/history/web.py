@@ -21,6 +21,8 @@ from ..appstatus.pages import page_routes
 from ..appstatus.store import AppStore
 from ..httpauth import Handler
 from . import listpage
+from .ingest import Ingest
+from .ingestweb import INGEST_KEY, ingest_routes
 from .provider import HistoryProvider
 
 PROVIDER_KEY = web.AppKey("history-provider", HistoryProvider[AppStore])
@@ -89,15 +91,17 @@ def _families(provider: HistoryProvider[AppStore]) -> Iterable[Metric]:
     yield metrics.gauge("minispark_history_loaded_applications", "Applications in memory", loaded)
 
 
-def build_app(provider: HistoryProvider[AppStore]) -> web.Application:
+def build_app(provider: HistoryProvider[AppStore], ingest: Ingest) -> web.Application:
     app = web.Application(middlewares=[unloadable])
     app[PROVIDER_KEY] = provider
+    app[INGEST_KEY] = ingest
     app.add_routes(
         [
             web.get("/", index),
             web.get(PAGES_PREFIX.rstrip("/"), app_root),
             *page_routes(provider, PAGES_PREFIX),
             *api_routes(provider),
+            *ingest_routes(),
             *webserver.probes(lambda: _ready(provider), lambda: _families(provider)),
         ]
     )

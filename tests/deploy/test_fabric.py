@@ -235,12 +235,134 @@ def _assert_ok(run: Run) -> None:
 
 @pytest.fixture(scope="module")
 def deployed(fresh_lab: Lab) -> Lab:
-    run = playbook("site.yml", fresh_lab.inventory, *LAB_EXTRA_VARS)
+    # As a cluster deployed before ZooKeeper SASL was: the first test switches it on.
+    run = playbook(
+        "site.yml", fresh_lab.inventory, *LAB_EXTRA_VARS, "-e", "zookeeper_sasl_enabled=false"
+    )
     _assert_ok(run)
     return fresh_lab
 
 
+def zookeepers(lab: Lab) -> list[str]:
+    return [f"{lab.host(h).address}:2181" for h in MASTERS]
+
+
+@dataclass
+class QuorumWatch:
+    """Polls every member's srvr in a thread: each poll's leader, or None without a quorum
+    (fewer than two members serving)."""
+
+    lab: Lab
+    seen: list[tuple[float, str | None]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            modes: dict[str, str | None] = {}
+            for host, address in zip(MASTERS, zookeepers(self.lab), strict=True):
+                try:
+                    modes[host] = probes.zookeeper_mode(address, timeout=1.0)
+                except probes.ProbeError:
+                    modes[host] = None
+            serving = [host for host, mode in modes.items() if mode is not None]
+            leader = next((h for h, mode in modes.items() if mode == "leader"), None)
+            self.seen.append((time.monotonic(), leader if len(serving) >= 2 else None))
+            time.sleep(0.2)
+
+    def gaps(self) -> list[tuple[str | None, str | None, float]]:
+        """Each stretch of polls without a quorum: the leader before, the one after, seconds."""
+        found: list[tuple[str | None, str | None, float]] = []
+        before: str | None = None
+        start: float | None = None
+        for when, leader in self.seen:
+            if leader is None and start is None:
+                start = when
+            elif leader is not None:
+                if start is not None:
+                    found.append((before, leader, when - start))
+                    start = None
+                before = leader
+        if start is not None:
+            found.append((before, None, self.seen[-1][0] - start))
+        return found
+
+
+def zookeeper_config(lab: Lab, host: str) -> list[str]:
+    return lab.ssh(host, "cat /etc/zookeeper/minispark/zoo.cfg").stdout.splitlines()
+
+
 # ---- the tests ------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1800)
+def test_upgrade_switches_the_running_ensemble_to_quorum_sasl(deployed: Lab) -> None:
+    assert "quorum.auth.enableSasl=true" not in zookeeper_config(deployed, "m1")
+    start_job(deployed)
+    first = wait_rounds(deployed, 3)
+    watch = QuorumWatch(deployed)
+    thread = threading.Thread(target=watch.run, name="quorum-watch", daemon=True)
+    thread.start()
+    try:
+        # With the defaults (zookeeper_sasl_enabled: true), as an operator upgrades.
+        run = playbook("upgrade.yml", deployed.inventory, *LAB_EXTRA_VARS)
+    finally:
+        watch.stop.set()
+        thread.join(10)
+    _assert_ok(run)
+    # Phases 1 and 2 each rolled on their own before the serial plays rolled phase 3.
+    for phase in (1, 2):
+        name = f"Restart the members one at a time for quorum SASL phase {phase}"
+        assert name in run.output, run.explain()
+    gaps = watch.gaps()
+    # Quorum lost only while a leader's own restart elected another: at most one election
+    # per phase, each ending under a new leader; never a stretch that ends with no leader.
+    assert watch.seen and watch.seen[-1][1] is not None, watch.seen[-20:]
+    assert len(gaps) <= 3 and all(a != b and b is not None for a, b, _ in gaps), gaps
+    for host in MASTERS:
+        cfg = zookeeper_config(deployed, host)
+        for line in ("quorum.auth.enableSasl=true", "quorum.auth.learnerRequireSasl=true",
+                     "quorum.auth.serverRequireSasl=true"):  # fmt: skip
+            assert line in cfg, (host, cfg)
+        conf = deployed.ssh(host, "cat /etc/minispark/minispark-defaults.conf").stdout
+        assert "spark.deploy.zookeeper.sasl.username minispark" in conf.splitlines(), host
+    assert_masters_tree_is_closed(deployed)
+    # The job went on through it all and computes the right answer.
+    during = wait_rounds(deployed, rounds_done(deployed) + 1)
+    rounds, total, status = finish_job(deployed)
+    assert status == "0" and during > first, job_output(deployed)[-3000:]
+    assert total == rounds * ROUND + 100 * rounds * (rounds - 1) // 2, (rounds, total)
+    longest = max((seconds for _, _, seconds in gaps), default=0.0)
+    line = (
+        f"upgrade.yml switching ZooKeeper to quorum SASL with a job running: {run.seconds:.0f}s; "
+        f"{len(gaps)} elections, the longest {longest * 1000:.0f} ms without a quorum"
+    )
+    print(line)
+    TIMINGS.append(line)
+    wait_healthy(deployed)
+
+
+def assert_masters_tree_is_closed(lab: Lab) -> None:
+    """/spark is the masters' SASL user's alone: an anonymous session may not read it."""
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NoAuthError
+
+    hosts = ",".join(zookeepers(lab))
+    password = (security.credentials(lab) / "zookeeper.secret").read_text().strip()
+    sasl = {"mechanism": "DIGEST-MD5", "username": "minispark", "password": password}
+    masters = KazooClient(hosts=hosts, timeout=10, sasl_options=sasl)
+    anonymous = KazooClient(hosts=hosts, timeout=10)
+    masters.start(timeout=30)
+    anonymous.start(timeout=30)
+    try:
+        acls, _ = masters.get_acls("/spark")
+        assert [(a.id.scheme, a.id.id) for a in acls] == [("sasl", "minispark")], acls
+        assert masters.get_children("/spark"), "the masters' tree is empty"
+        with pytest.raises(NoAuthError):
+            anonymous.get_children("/spark")
+    finally:
+        for client in (masters, anonymous):
+            client.stop()
+            client.close()
 
 
 def test_status_shows_the_deployed_cluster(deployed: Lab) -> None:

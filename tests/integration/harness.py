@@ -170,10 +170,16 @@ class Cluster:
         return daemon
 
     def history(
-        self, log_dir: str, *conf: str, env: dict[str, str] | None = None, wait: bool = True
+        self,
+        log_dir: str,
+        *conf: str,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+        port: int | None = None,
     ) -> Daemon:
-        """``minispark history-server`` on ``log_dir``, its web port chosen here."""
-        webui = free_port()
+        """``minispark history-server`` on ``log_dir``, its web port ``port`` or chosen here
+        (``wait`` polls plain HTTP: with TLS on, pass False and poll HTTPS yourself)."""
+        webui = port or free_port()
         name = f"history-{len(self.daemons)}"
         pairs = [f"spark.history.fs.logDirectory={log_dir}", f"spark.history.ui.port={webui}"]
         args = ["history-server", "--host", "127.0.0.1"]

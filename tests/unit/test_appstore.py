@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from minispark.appstatus import metrics
 from minispark.appstatus.store import AppStore, EventError
 from tests.appevents import T0, TRACE, App, failure, shuffle_job, stage_info, task_metrics
 
@@ -370,6 +371,19 @@ def test_a_bad_task_metric_is_named(metrics: dict[str, Any], message: str) -> No
     with pytest.raises(EventError, match="SparkListenerTaskEnd") as raised:
         _store(app)
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("null_group", [None, "Output Metrics"])
+def test_every_task_metric_lands_in_its_own_figure(null_group: str | None) -> None:
+    # The fast path reads the fields spelt out; LAYOUT is the table they must agree with.
+    raw: dict[str, Any] = {}
+    for n, (_, group, key) in enumerate(metrics.LAYOUT, start=1):
+        (raw.setdefault(group, {}) if group else raw)[key] = n
+    if null_group is not None:
+        raw[null_group] = None  # a writer that leaves a group out as null: zeros
+    parsed = metrics.parse(raw, "TaskEnd")
+    for n, (attribute, group, _) in enumerate(metrics.LAYOUT, start=1):
+        assert getattr(parsed, attribute) == (0 if group == null_group else n), attribute
 
 
 def test_the_runtime_s_python_version_comes_from_the_driver_s_python_version_property() -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from minispark.appstatus.store import AppStore
+from minispark.appstatus.store import AppStore, store_for_ui
 from minispark.conf import Conf
-from minispark.driver.ui import DriverUi, new_store, start_ui
+from minispark.driver.ui import DriverUi, start_ui
 from minispark.rpc import Security
 from minispark.security import security_from_conf
 from tests.appevents import T0, App
@@ -130,7 +130,7 @@ def test_with_a_ca_issued_certificate_the_ui_speaks_https(tmp_path: Path) -> Non
 
 
 def test_the_store_keeps_as_many_jobs_as_spark_ui_retained_jobs() -> None:
-    store = new_store(Conf({"spark.ui.retainedJobs": "2"}))
+    store = store_for_ui(Conf({"spark.ui.retainedJobs": "2"}))
     app = App().start()
     for job_id in range(3):
         app.job_start(job_id, T0 + job_id)

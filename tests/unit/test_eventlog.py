@@ -12,7 +12,7 @@ import pytest
 
 from minispark.appstatus import events as ev
 from minispark.conf import Conf, ConfError
-from minispark.driver import eventlog
+from minispark.driver import eventlogconf
 from minispark.driver.eventlog import EventLogWriter
 from minispark.driver.listener import EventBus
 from minispark.protocol import TaskMetrics
@@ -61,7 +61,7 @@ def test_unwritable_directory_is_one_line_naming_the_key(tmp_path: Path) -> None
     blocker.write_text("not a directory")
     conf = Conf({"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(blocker / "sub")})
     with pytest.raises(ConfError) as failure:
-        eventlog.from_conf(conf)
+        eventlogconf.from_conf(conf)
     message = str(failure.value)
     assert "\n" not in message and message.startswith("spark.eventLog.dir=")
     assert "spark.eventLog.enabled=false" in message
@@ -69,8 +69,8 @@ def test_unwritable_directory_is_one_line_naming_the_key(tmp_path: Path) -> None
 
 def test_enabled_without_a_directory_is_refused() -> None:
     with pytest.raises(ConfError, match=r"spark\.eventLog\.dir is not set"):
-        eventlog.from_conf(Conf({"spark.eventLog.enabled": "true"}))
-    assert eventlog.from_conf(Conf({})) is None
+        eventlogconf.from_conf(Conf({"spark.eventLog.enabled": "true"}))
+    assert eventlogconf.from_conf(Conf({})) is None
 
 
 def test_failing_sink_is_logged_once_and_dropped(caplog: pytest.LogCaptureFixture) -> None:

@@ -10,11 +10,11 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from minispark.appstatus.store import store_for_ui
 from minispark.conf import Conf
 from minispark.history.cleaner import CleanerPolicy
 from minispark.history.logdir import LogDir
 from minispark.history.provider import HistoryProvider
-from minispark.history.server import store_factory
 from tests import eventlogs
 
 T = TypeVar("T")
@@ -201,7 +201,7 @@ def test_the_cleaner_deletes_expired_logs_and_lists_again(tmp_path: Path) -> Non
 def test_a_log_replays_into_the_real_store_with_the_ui_retention(tmp_path: Path) -> None:
     eventlogs.write(tmp_path, "app-1", eventlogs.application("app-1", tasks=30, failed=5))
     conf = Conf({"spark.ui.retainedTasks": "10"})
-    p = HistoryProvider(LogDir(str(tmp_path)), lambda: store_factory(conf), 50)
+    p = HistoryProvider(LogDir(str(tmp_path)), lambda: store_for_ui(conf), 50)
     run(p.refresh())
     store = run(p.store("app-1"))
     assert store is not None
