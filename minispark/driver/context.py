@@ -27,13 +27,13 @@ from ..appstatus.store import store_for_ui
 from ..conf import Conf, ConfError
 from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
 from ..protocol import UnpersistRdd
+from ..rdd import lineage
 from ..rdd.contextapi import ContextAPI
 from ..rdd.sparkconf import SparkConf
 from ..rpc import Security
 from ..security import security_from_conf
 from . import eventlogconf, tlscert
 from .appclient import AppClient, ExecutorHandle
-from .callsite import call_site
 from .eventloop import LoopThread
 from .listener import EventBus
 from .localcluster import LocalClusterProcesses
@@ -351,7 +351,7 @@ class SparkContext(ContextAPI):
             raise RuntimeError("this SparkContext was stopped; create a new one")
         wanted = list(range(rdd.getNumPartitions())) if partitions is None else list(partitions)
         try:
-            job = self._scheduler.run_job(rdd, partitionFunc, wanted, call_site())
+            job = self._scheduler.run_job(rdd, partitionFunc, wanted, lineage.creation_site())
             return self._loop.run(job)
         except KeyboardInterrupt:
             # The job lives on the driver's loop: fail it there, or it would keep running.

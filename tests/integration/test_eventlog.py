@@ -89,6 +89,12 @@ def test_event_log_of_a_job_with_a_shuffle_and_a_failing_task(tmp_path: Path) ->
     lines, first = inspect.getsourcelines(_word_count)
     where = first + next(i for i, line in enumerate(lines) if ".collect()" in line)
     assert start["Stage Infos"][-1]["Stage Name"] == f"collect at test_eventlog.py:{where}"
+    # As in Spark: the map stage is numbered first and named after where the RDD it
+    # shuffles was made (the map before reduceByKey).
+    shuffled = first + next(i for i, line in enumerate(lines) if ".map(" in line)
+    map_stage, result_stage = start["Stage Infos"]
+    assert map_stage["Stage ID"] < result_stage["Stage ID"]
+    assert map_stage["Stage Name"] == f"map at test_eventlog.py:{shuffled}"
     _check_word_count(events, start, written, source.stat().st_size)
     _check_failure(events)
 
