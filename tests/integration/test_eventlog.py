@@ -82,6 +82,8 @@ def test_event_log_of_a_job_with_a_shuffle_and_a_failing_task(tmp_path: Path) ->
     names = [e["Event"].removeprefix("SparkListener") for e in events]
     assert names[:3] == ["LogStart", "ApplicationStart", "EnvironmentUpdate"]
     assert names[-1] == "ApplicationEnd"
+    removed = _of(events, "ExecutorRemoved")  # at sc.stop(): let go, not lost
+    assert removed and {e["Removed Reason"] for e in removed} == {"the application stopped"}
     jobs = [n for n in names if n in ("JobStart", "JobEnd", "StageSubmitted", "StageCompleted")]
     one_job = ["JobStart", "StageSubmitted", "StageCompleted"]
     assert jobs == [*one_job, "StageSubmitted", "StageCompleted", "JobEnd", *one_job, "JobEnd"]
