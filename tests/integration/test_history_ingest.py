@@ -219,22 +219,31 @@ def refusal(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
+def refused_job(base: str, caplog: pytest.LogCaptureFixture, *pairs: str) -> str:
+    """Run a small job whose event log goes to the history server at ``base``, the driver
+    set with ``pairs`` only: the job must still run, and the refusal must be one warning
+    of one line, which is returned."""
+    caplog.clear()
+    conf = app_conf(
+        "local-cluster[1,1,512]",
+        *pairs,
+        "spark.eventLog.enabled=true",
+        f"spark.eventLog.dir={base}",
+    )
+    with SparkContext(conf=conf) as sc:
+        assert sc.parallelize(range(10), 2).sum() == 45
+    (said,) = refusal(caplog)
+    assert "\n" not in said, said
+    return said
+
+
 def test_a_driver_without_the_secret_is_refused_in_one_line_and_its_job_runs(
     cluster: Cluster, tmp_path: Path, secure: Secure, caplog: pytest.LogCaptureFixture
 ) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
     server, base = start_history(cluster, logs, secure)
-    no_secret = app_conf(
-        "local-cluster[1,1,512]",
-        *secure.tls,  # it trusts the server: only the secret is missing
-        "spark.eventLog.enabled=true",
-        f"spark.eventLog.dir={base}",
-    )
-    with SparkContext(conf=no_secret) as sc:
-        assert sc.parallelize(range(10), 2).sum() == 45
-    (said,) = refusal(caplog)
-    assert "\n" not in said
+    said = refused_job(base, caplog, *secure.tls)  # it trusts the server: no secret only
     assert f"the history server at {base} refused the event log (no credentials)" in said
     assert "set spark.authenticate.secret.file" in said
     assert list(logs.iterdir()) == []
@@ -253,17 +262,8 @@ def test_a_wrong_secret_and_an_untrusted_certificate_name_the_key_to_fix(
         ((*secure.tls, f"spark.authenticate.secret.file={wrong}"), "(wrong secret)"),
         ((), "minispark.ssl.caFile"),  # no CA: the system's CAs do not know ours
     ]:
-        caplog.clear()
-        conf = app_conf(
-            "local-cluster[1,1,512]",
-            *pairs,
-            "spark.eventLog.enabled=true",
-            f"spark.eventLog.dir={base}",
-        )
-        with SparkContext(conf=conf) as sc:
-            assert sc.parallelize(range(10), 2).sum() == 45
-        (said,) = refusal(caplog)
-        assert "\n" not in said and fix in said, said
+        said = refused_job(base, caplog, *pairs)
+        assert fix in said, said
     assert list(logs.iterdir()) == []
 
 
