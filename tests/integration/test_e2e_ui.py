@@ -12,7 +12,6 @@ must be listed and served. Screenshots: MINISPARK_TEST_ARTIFACTS/e2e, else the t
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import os
@@ -20,25 +19,23 @@ import platform
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import fsspec
 import pytest
 from s3fs import S3FileSystem  # type: ignore[import-untyped]
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from tests.s3server import S3Server, s3_server
 
+from .browser import artifacts, chromium, document_status, log_in, screenshot, settled
 from .harness import GUARD_S, Cluster, Daemon, get_json, url_of, wait_for, web_headers
-from .test_web_browser import _document_status
 
 SECRET = "e2e-cluster-secret"
 AUTH = ("spark.authenticate=true", f"spark.authenticate.secret={SECRET}")
@@ -51,7 +48,6 @@ APP_SETTINGS = (
     "spark.task.maxFailures=2",  # the flaky task's one retry is enough; the doomed one fails
     "spark.eventLog.enabled=true",
 )
-T = TypeVar("T")
 
 
 def _call_site(action: str, marker: str) -> str:
@@ -100,9 +96,6 @@ class Running:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("e2e")
-    found = os.environ.get("MINISPARK_TEST_ARTIFACTS")
-    artifacts = (Path(found) if found else root) / "e2e"
-    artifacts.mkdir(parents=True, exist_ok=True)
     with s3_server(root) as s3, pytest.MonkeyPatch.context() as env:
         # The AWS variables reach the daemons (and so the executors) through the environment,
         # the way docs/eventlog.md tells a user to set them.
@@ -115,7 +108,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             for _ in range(2):
                 cluster.worker(url_of(master), cores=1)
             cluster.wait_registered(master, 2)
-            yield Site(root, cluster, master, s3, artifacts)
+            yield Site(root, cluster, master, s3, artifacts(root, "e2e"))
         finally:
             cluster.stop()
             S3FileSystem.clear_instance_cache()
@@ -224,58 +217,13 @@ def running(site: Site) -> Iterator[Running]:
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={site.root / 'chromium'}",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # the HTTP statuses
-    # The pages must read with scripts off: turn them off for the pages' own content.
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    try:
-        driver.execute_cdp_cmd("Network.enable", {})
-        _log_in(driver)
+    with chromium(site.root / "chromium", window=(1400, 1000), scripts=False) as driver:
+        log_in(driver, SECRET)
         yield driver
-    finally:
-        driver.quit()
-
-
-def _log_in(browser: webdriver.Chrome, secret: str | None = SECRET) -> None:
-    """The secret as the Basic password on every request, as a browser sends it once the
-    user has typed it at the prompt (user name ignored); never in a URL. None: no
-    credentials at all."""
-    token = base64.b64encode(f"user:{secret}".encode()).decode()
-    headers = {"Authorization": f"Basic {token}"} if secret is not None else {}
-    browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": headers})
-
-
-def _settled(read: Callable[[], T]) -> T:
-    """``read`` the page, again if it reloaded itself meanwhile (a running application's
-    pages refresh every few seconds)."""
-    for _ in range(20):
-        try:
-            return read()
-        except StaleElementReferenceException:
-            continue
-    return read()
-
-
-def _shot(browser: webdriver.Chrome, site: Site, name: str) -> None:
-    path = site.artifacts / f"{name}.png"
-    assert browser.save_screenshot(str(path))
-    print(f"screenshot: {path}")
 
 
 def _main(browser: webdriver.Chrome) -> str:
-    return _settled(lambda: str(browser.find_element(By.TAG_NAME, "main").text))
+    return settled(lambda: str(browser.find_element(By.TAG_NAME, "main").text))
 
 
 def _rows(table: WebElement) -> list[list[str]]:
@@ -288,7 +236,7 @@ def _rows(table: WebElement) -> list[list[str]]:
 def _table_after(browser: webdriver.Chrome, heading: str) -> list[list[str]]:
     """The rows of the first table after the <h2> that starts with ``heading``."""
     xpath = f"//h2[starts-with(normalize-space(), '{heading}')]/following::table[1]"
-    return _settled(lambda: _rows(browser.find_element(By.XPATH, xpath)))
+    return settled(lambda: _rows(browser.find_element(By.XPATH, xpath)))
 
 
 # ----------------------------------------------------------------------------- the live UI
@@ -311,22 +259,22 @@ def test_the_master_page_leads_through_basic_auth_to_the_running_app_s_jobs(
     site: Site, running: Running, browser: webdriver.Chrome
 ) -> None:
     # Without the secret: a 401 (the browser asks for a password), none of the cluster's state.
-    _log_in(browser, None)
+    log_in(browser, None)
     try:
         browser.get(site.master.web + "/")
-        assert _document_status(browser, site.master.web + "/") == 401
+        assert document_status(browser, site.master.web + "/") == 401
         assert running.app_id not in browser.page_source
     finally:
-        _log_in(browser)
+        log_in(browser, SECRET)
     browser.get(site.master.web + "/")
-    assert _document_status(browser, site.master.web + "/") == 200
-    _shot(browser, site, "master")
+    assert document_status(browser, site.master.web + "/") == 200
+    screenshot(browser, site.artifacts, "master")
     link = browser.find_element(By.LINK_TEXT, "e2e word count")  # the running app's row
     assert link.get_attribute("href") == running.ui + "/"
     link.click()
     wait_for(lambda: browser.current_url == running.ui + "/jobs/", "the application's UI")
     assert browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')  # running
-    _shot(browser, site, "jobs")
+    screenshot(browser, site.artifacts, "jobs")
     _check_jobs_page(browser)
 
 
@@ -384,8 +332,8 @@ def _open_error(browser: webdriver.Chrome, site: Site, shot: str) -> tuple[str, 
         ActionChains(browser).scroll_to_element(trace).perform()  # for the screenshot
         return str(summary.text), str(trace.text)
 
-    line, trace = _settled(read)
-    _shot(browser, site, shot)
+    line, trace = settled(read)
+    screenshot(browser, site.artifacts, shot)
     return line, trace
 
 
@@ -422,7 +370,7 @@ def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
     # The word count: its map stage wrote what its reduce stage read, on the stages list.
     browser.get(running.ui + "/stages/")
     _check_stages_page(browser, site, running)
-    _shot(browser, site, "stages")
+    screenshot(browser, site.artifacts, "stages")
     maps, reduces = _word_count_stages(running)
     size, records = _size(sum(running.shuffle_files.values())), maps["shuffleWriteRecords"]
     browser.get(running.ui + f"/stages/stage/?id={maps['stageId']}&attempt=0")
@@ -437,7 +385,7 @@ def test_stage_pages_show_the_retried_task_the_failure_and_the_shuffle(
     text = _main(browser)
     assert f"Shuffle Read Size / Records: {size} / {records}" in text
     assert "Tasks: 3 succeeded, 0 failed, 0 running, of 3" in text
-    _shot(browser, site, "stage-shuffle-read")
+    screenshot(browser, site.artifacts, "stage-shuffle-read")
 
 
 def test_executors_page_counts_each_executor_s_tasks_and_links_to_its_logs(
@@ -446,7 +394,7 @@ def test_executors_page_counts_each_executor_s_tasks_and_links_to_its_logs(
     tasks = _tasks(running)
     browser.get(running.ui + "/executors/")
     rows = _table_after(browser, "Executors")
-    _shot(browser, site, "executors")
+    screenshot(browser, site.artifacts, "executors")
     assert [r[0] for r in rows] == ["0", "1"]  # by id, whichever registered first
     for row in rows:
         mine = Counter(t["status"] for t in tasks if t["executorId"] == row[0])
@@ -474,26 +422,26 @@ def test_executors_page_counts_each_executor_s_tasks_and_links_to_its_logs(
         link.click()
         return href
 
-    href = _settled(lambda: follow(row().find_element(By.LINK_TEXT, "stdout")))
+    href = settled(lambda: follow(row().find_element(By.LINK_TEXT, "stdout")))
     assert href.startswith("http://127.0.0.1:") and "/logPage/?" in href
     assert browser.current_url == href
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "flaky: first attempt at record 5 fails" in body
-    _shot(browser, site, "executor-stdout")
+    screenshot(browser, site.artifacts, "executor-stdout")
     browser.back()
-    _settled(lambda: follow(row().find_element(By.LINK_TEXT, "stderr")))
+    settled(lambda: follow(row().find_element(By.LINK_TEXT, "stderr")))
     assert "/logPage/?" in browser.current_url and "logType=stderr" in browser.current_url
     log = browser.find_element(By.TAG_NAME, "body").text  # the executor's own log
     assert "minispark Executor Command:" in log and f"{running.app_id}/" in log
-    _shot(browser, site, "executor-stderr")
+    screenshot(browser, site.artifacts, "executor-stderr")
 
 
 def test_environment_shows_the_app_s_properties_with_the_secret_redacted(
     site: Site, running: Running, browser: webdriver.Chrome
 ) -> None:
     browser.get(running.ui + "/environment/")
-    properties = dict(_settled(lambda: _table_after(browser, "Spark Properties")))
-    _shot(browser, site, "environment")
+    properties = dict(settled(lambda: _table_after(browser, "Spark Properties")))
+    screenshot(browser, site.artifacts, "environment")
     assert properties["spark.app.name"] == "e2e word count"
     assert properties["spark.task.maxFailures"] == "2"
     assert properties["spark.eventLog.dir"] == str(running.events)
@@ -614,13 +562,13 @@ def test_the_history_server_s_pages_show_the_same_jobs_stages_and_counts(
 ) -> None:
     browser.get(history.web + "/")
     wait_for(lambda: _in_list(browser, running.app_id), "the application in the history list")
-    _shot(browser, site, "history-list")
+    screenshot(browser, site.artifacts, "history-list")
     assert "Completed applications (1)" in browser.page_source
     browser.find_element(By.LINK_TEXT, running.app_id).click()
     assert browser.current_url == f"{history.web}/history/{running.app_id}/jobs/"
     assert not browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')  # ended
     _check_jobs_page(browser)
-    _shot(browser, site, "history-jobs")
+    screenshot(browser, site.artifacts, "history-jobs")
 
     retried = _stage(running, RETRIED)
     browser.get(
@@ -633,11 +581,11 @@ def test_the_history_server_s_pages_show_the_same_jobs_stages_and_counts(
 
     browser.get(f"{history.web}/history/{running.app_id}/stages/")
     _check_stages_page(browser, site, running)
-    _shot(browser, site, "history-stages")
+    screenshot(browser, site.artifacts, "history-stages")
 
     browser.get(f"{history.web}/history/{running.app_id}/executors/")
     rows = _table_after(browser, "Executors")
-    _shot(browser, site, "history-executors")
+    screenshot(browser, site.artifacts, "history-executors")
     live = {e["id"]: e for e in running.live["allexecutors"]}
     assert [r[0] for r in rows] == ["0", "1"]
     for row in rows:
@@ -694,7 +642,7 @@ def test_an_event_log_on_s3_from_a_job_reading_s3_is_listed_and_served(
     browser.get(server.web + "/")
     wait_for(lambda: _in_list(browser, report["app"]), "the S3 application in the list")
     assert f"Event logs: {events}" in browser.page_source
-    _shot(browser, site, "history-s3-list")
+    screenshot(browser, site.artifacts, "history-s3-list")
     browser.find_element(By.LINK_TEXT, report["app"]).click()
     _check_jobs_page(browser)
-    _shot(browser, site, "history-s3-jobs")
+    screenshot(browser, site.artifacts, "history-s3-jobs")

@@ -9,7 +9,16 @@ import pytest
 
 from minispark.appstatus import metrics
 from minispark.appstatus.store import AppStore, EventError
-from tests.appevents import T0, TRACE, App, failure, shuffle_job, stage_info, task_metrics
+from tests.appevents import (
+    T0,
+    TRACE,
+    App,
+    failure,
+    shuffle_job,
+    stage_info,
+    task_metrics,
+    where,
+)
 
 
 def _store(app: App, **limits: int) -> AppStore:
@@ -274,10 +283,7 @@ def test_a_running_task_counts_as_active_and_its_duration_grows() -> None:
     stage = stage_info(0, "count at r.py:1", 2)
     app.job_start(0, T0, stage)
     app.stage_submitted(stage, T0)
-    info = app.task_info(0, T0 + 100, "0", 0)
-    app.events.append(
-        {"Event": "SparkListenerTaskStart", "Stage ID": 0, "Stage Attempt ID": 0, "Task Info": info}
-    )
+    app.task_started(stage, 0, T0 + 100)
     store = _store(app)
     assert (store.job(0) or {})["numActiveTasks"] == 1
     assert (store.stage(0, 0) or {})["numActiveTasks"] == 1
@@ -411,14 +417,12 @@ def test_a_task_that_ends_after_its_job_failed_still_counts_on_the_job() -> None
     stage = stage_info(0, "collect at late.py:3", 2)
     app.job_start(0, T0, stage)
     app.stage_submitted(stage, T0)
-    slow = app.task_info(0, T0 + 1, "0", 0)
-    where = {"Stage ID": 0, "Stage Attempt ID": 0}
-    app.events.append({"Event": "SparkListenerTaskStart", **where, "Task Info": slow})
+    slow = app.task_started(stage, 0, T0 + 1)
     app.task(stage, 1, T0 + 1, 2, executor="1", reason=failure("bad"))
     app.stage_completed(stage, T0 + 5, reason="Task 1 in stage 0 failed 1 times")
     app.job_end(0, T0 + 5, error="Job aborted due to stage failure")
     app.events.append(
-        App.task_end(where, {**slow, "Finish Time": T0 + 900}, "ResultTask", None, None)
+        App.task_end(where(stage), {**slow, "Finish Time": T0 + 900}, "ResultTask", None, None)
     )
     (job,) = _store(app).jobs()
     counts = ("status", "numActiveTasks", "numCompletedTasks", "numFailedTasks")
