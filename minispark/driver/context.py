@@ -35,7 +35,7 @@ from ..security import security_from_conf
 from . import eventlogconf, tlscert
 from .appclient import AppClient, ExecutorHandle
 from .eventloop import LoopThread
-from .listener import EventBus
+from .listener import Deferred, EventBus
 from .localcluster import LocalClusterProcesses
 from .progress import for_console
 from .scheduler import JobScheduler
@@ -153,8 +153,9 @@ class SparkContext(ContextAPI):
         if self._event_log is not None:
             self._bus.add(self._event_log)
         store = store_for_ui(settings) if settings.get_bool("spark.ui.enabled") else None
-        if store is not None:
-            self._bus.add(store.apply)
+        deferred = Deferred(store.apply) if store is not None else None
+        if deferred is not None:
+            self._bus.add(deferred)
         events = self._bus.post if self._bus.active else None  # nobody listens: no events
         url = self.master
         spec = parse_local_cluster(url)
@@ -189,10 +190,12 @@ class SparkContext(ContextAPI):
         for path in filter(None, (self._conf.get("spark.submit.pyFiles") or "").split(",")):
             self.addPyFile(path)
         try:
-            if store is not None:
+            if store is not None and deferred is not None:
                 # On the driver's loop, where the scheduler posts: one thread reads and
                 # writes the store. Before registering: the master links to the UI.
-                self._ui = self._loop.run(start_ui(settings, store, security, host))
+                self._ui = self._loop.run(
+                    start_ui(settings, store, security, host, catch_up=deferred.drain)
+                )
                 self._ui_url = self._ui.url if self._ui is not None else None
                 self._client.ui_url = self._ui_url or ""
             self._loop.run(self._client.start())
