@@ -31,9 +31,9 @@ from pathlib import Path
 
 from benchlib import Processes, Row, command, free_port, http_json, print_table, until
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.eventlogs
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.appevents
 
-from tests import eventlogs
+from tests import appevents
 
 APP = "app-20260101000000-0000"
 LOAD_TARGET_S = 5.0
@@ -46,8 +46,8 @@ PAGES = {
 
 
 def write_log(directory: Path, tasks: int, plain: bool) -> Path:
-    events = eventlogs.application(APP, "bench", tasks=tasks, failed=100, executors=8)
-    return eventlogs.write(directory, APP, events, compress=not plain)
+    events = appevents.application(APP, "bench", tasks=tasks, failed=100, executors=8)
+    return appevents.write(directory, APP, events, compress=not plain)
 
 
 def decode_s(path: Path) -> float:

@@ -186,6 +186,8 @@ def page(
         f'<a class="tab{" on" if path == tab else ""}" href="{esc(base + path)}">{name}</a>'
         for path, name in TABS
     )
+    if base != "/":  # one application of the history server's: the way back to its list
+        tabs += '<a class="tab" href="/">All applications</a>'
     refresh = f'<meta http-equiv="refresh" content="{REFRESH_S}">' if running else ""
     state = "running" if running else "finished"
     text = (

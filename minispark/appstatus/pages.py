@@ -185,8 +185,14 @@ def _executor_row(e: dict[str, Any]) -> list[str]:
     ]
 
 
+def _executor_order(e: dict[str, Any]) -> tuple[int, str]:
+    """By number, as Spark lists them: executors register in any order, and "10" < "9"."""
+    ident = str(e["id"])
+    return (int(ident), "") if ident.isdigit() else (-1, ident)
+
+
 def executors_page(view: PageView) -> web.Response:
-    executors = view.store.executors(all_=True)
+    executors = sorted(view.store.executors(all_=True), key=_executor_order)
     active = [e for e in executors if e["isActive"]]
     summary_headers = [
         "",

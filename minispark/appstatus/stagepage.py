@@ -107,7 +107,7 @@ def _figure(value: float, unit: str) -> str:
 
 def summary_table(summary: dict[str, Any]) -> str:
     if "duration" not in summary:
-        return '<p class="muted">No task has completed yet.</p>'
+        return '<p class="muted">No task has completed.</p>'
     rows = []
     for label, column, records, unit in SUMMARY_ROWS:
         values = _column(summary, column)

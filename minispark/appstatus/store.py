@@ -182,12 +182,12 @@ class AppStore:
         self._touch(job.submission_time)
 
     def _running_jobs(self, stage: Stage) -> list[Job]:
-        found = []
-        for job_id in stage.job_ids:
-            job = self._jobs.get(job_id)
-            if job is not None and job.status == "RUNNING":
-                found.append(job)
-        return found
+        return [job for job in self._jobs_of(stage) if job.status == "RUNNING"]
+
+    def _jobs_of(self, stage: Stage) -> list[Job]:
+        """The stage's jobs still retained, ended or not: a task of an aborted stage can end
+        after its job failed, and still counts on it (as in Spark)."""
+        return [job for job in map(self._jobs.get, stage.job_ids) if job is not None]
 
     def _stage_submitted(self, event: dict[str, Any], where: str) -> None:
         info = f.mapping(event, "Stage Info", where)
@@ -376,7 +376,7 @@ class AppStore:
             stage.killed += 1
         else:
             stage.failed += 1
-        for job in self._running_jobs(stage):
+        for job in self._jobs_of(stage):
             if started and job.active_tasks > 0:
                 job.active_tasks -= 1
             if task.status == "SUCCESS":
@@ -510,7 +510,10 @@ class AppStore:
         return [e.to_json() for e in self._executors.values() if all_ or e.is_active]
 
     def environment(self) -> dict[str, Any]:
-        python = dict((k, v) for k, v in self._system_props).get("python", "")
+        system = {k: v for k, v in self._system_props}
+        # The contract's "python" key, or the driver's "python.version" (named like Java's
+        # "java.version", which is what Spark's runtime table reads its version from).
+        python = system.get("python") or system.get("python.version", "")
         return {
             "runtime": {
                 "javaVersion": "",

@@ -344,7 +344,10 @@ class AppClient:
         if isinstance(handle, ExecutorHandle) and handle.conn is conn:
             handle.conn = None
             self.on_change()
-            self._removed(handle, "its connection closed")
+            # Executors let go at the end say so; any other close is a loss.
+            self._removed(
+                handle, "the application stopped" if self.stopping else "its connection closed"
+            )
             if not self.stopping:
                 self.listener.executor_lost(handle.exec_id, "its connection closed")
 

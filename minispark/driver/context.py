@@ -27,15 +27,15 @@ from ..appstatus.store import store_for_ui
 from ..conf import Conf, ConfError
 from ..masterurl import LocalCluster, parse_local_cluster, parse_master_url
 from ..protocol import UnpersistRdd
+from ..rdd import lineage
 from ..rdd.contextapi import ContextAPI
 from ..rdd.sparkconf import SparkConf
 from ..rpc import Security
 from ..security import security_from_conf
 from . import eventlogconf, tlscert
 from .appclient import AppClient, ExecutorHandle
-from .callsite import call_site
 from .eventloop import LoopThread
-from .listener import EventBus
+from .listener import Deferred, EventBus
 from .localcluster import LocalClusterProcesses
 from .progress import for_console
 from .scheduler import JobScheduler
@@ -153,8 +153,9 @@ class SparkContext(ContextAPI):
         if self._event_log is not None:
             self._bus.add(self._event_log)
         store = store_for_ui(settings) if settings.get_bool("spark.ui.enabled") else None
-        if store is not None:
-            self._bus.add(store.apply)
+        deferred = Deferred(store.apply) if store is not None else None
+        if deferred is not None:
+            self._bus.add(deferred)
         events = self._bus.post if self._bus.active else None  # nobody listens: no events
         url = self.master
         spec = parse_local_cluster(url)
@@ -189,13 +190,17 @@ class SparkContext(ContextAPI):
         for path in filter(None, (self._conf.get("spark.submit.pyFiles") or "").split(",")):
             self.addPyFile(path)
         try:
-            if store is not None:
+            if store is not None and deferred is not None:
                 # On the driver's loop, where the scheduler posts: one thread reads and
                 # writes the store. Before registering: the master links to the UI.
-                self._ui = self._loop.run(start_ui(settings, store, security, host))
+                self._ui = self._loop.run(
+                    start_ui(settings, store, security, host, catch_up=deferred.drain)
+                )
                 self._ui_url = self._ui.url if self._ui is not None else None
                 self._client.ui_url = self._ui_url or ""
             self._loop.run(self._client.start())
+            if self._ui is not None:
+                self._ui.announce()
             if spec is not None:  # an embedded cluster is ours alone: wait for all of it
                 self.wait_for_executors(spec.workers)
         except BaseException:
@@ -349,7 +354,7 @@ class SparkContext(ContextAPI):
             raise RuntimeError("this SparkContext was stopped; create a new one")
         wanted = list(range(rdd.getNumPartitions())) if partitions is None else list(partitions)
         try:
-            job = self._scheduler.run_job(rdd, partitionFunc, wanted, call_site())
+            job = self._scheduler.run_job(rdd, partitionFunc, wanted, lineage.creation_site())
             return self._loop.run(job)
         except KeyboardInterrupt:
             # The job lives on the driver's loop: fail it there, or it would keep running.

@@ -45,15 +45,15 @@ class StageGraph:
         self.map_stages: dict[int, Stage] = {}
 
     def result_stage(self, rdd: Any) -> Stage:
-        return Stage(next(self._ids), rdd, rdd.getNumPartitions(), None, self._parents(rdd))
+        parents = self._parents(rdd)  # first: parents get the lower ids, as in Spark
+        return Stage(next(self._ids), rdd, rdd.getNumPartitions(), None, parents)
 
     def map_stage(self, dep: ShuffleDependency) -> Stage:
         stage = self.map_stages.get(dep.shuffle_id)
         if stage is None:
             parent = dep.rdd
-            stage = Stage(
-                next(self._ids), parent, parent.getNumPartitions(), dep, self._parents(parent)
-            )
+            parents = self._parents(parent)
+            stage = Stage(next(self._ids), parent, parent.getNumPartitions(), dep, parents)
             self.map_stages[dep.shuffle_id] = stage
         return stage
 

@@ -9,6 +9,8 @@ the user's thread).
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import logging
 import threading
 from collections.abc import Callable
@@ -45,3 +47,51 @@ class EventBus:
                         event.get("Event"),
                     )
                     self._sinks = [s for s in self._sinks if s is not sink]
+
+
+class Deferred:
+    """A sink fed after the poster's handler has finished, in one batch per loop turn.
+
+    The store behind the UI costs ~10 µs an event; applied inside the scheduler's handler,
+    that sat between a task's result and the next task's launch (measured: no-op tasks ran
+    12% slower with the UI on). Queued here, the scheduler sends its next tasks first and
+    the store catches up when the loop is otherwise done. Readers call ``drain`` first, so
+    a page never shows the store behind what was posted. Events posted off the loop wait
+    for the next post on it, or the next read.
+    """
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._scheduled = False
+        self._broken = False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self._pending.append(event)
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._scheduled = True
+        loop.call_soon(self.drain)
+
+    def drain(self) -> None:
+        """Apply everything posted so far (popleft: safe against a poster on another
+        thread appending meanwhile)."""
+        self._scheduled = False
+        pending = self._pending
+        while pending and not self._broken:
+            event = pending.popleft()
+            try:
+                self._sink(event)
+            except Exception:  # as the bus does: a broken consumer must not stop a job
+                log.exception(
+                    "event sink %r failed on %s; it gets no more events",
+                    self._sink,
+                    event.get("Event"),
+                )
+                self._broken = True
+        if self._broken:
+            pending.clear()

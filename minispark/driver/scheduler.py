@@ -175,7 +175,10 @@ class JobScheduler:
             return
         stages = ancestors_first(job.stage)
         for stage in stages:
-            self._stage_names.setdefault(stage.id, call_site)
+            # Spark's names: the result stage is the action ("collect at wc.py:12"); a map
+            # stage is where its RDD was made ("reduceByKey at wc.py:11").
+            site = call_site if stage is job.stage else getattr(stage.rdd, "_site", call_site)
+            self._stage_names.setdefault(stage.id, site)
         infos = [
             jobevents.stage_info(stage, self._stage_names[stage.id], self._job_tasks(job, stage))
             for stage in stages

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -52,17 +53,23 @@ class UiSettings:
 
 
 class DriverUi:
-    def __init__(self, runner: web.AppRunner, url: str, port: int) -> None:
+    def __init__(self, runner: web.AppRunner, url: str, port: int, host: str) -> None:
         self._runner = runner
         self.url = url
         self.port = port
+        self.host = host
+
+    def announce(self) -> None:
+        """Say where the UI is, as Spark does. Called once the application is registered: a
+        driver the cluster refuses ends with the one line that says why, and no other."""
+        log.info("Bound SparkUI to %s, and started at %s", self.host, self.url)
 
     async def stop(self) -> None:
         await self._runner.cleanup()
 
 
-def _application(store: AppStore) -> web.Application:
-    source = SingleApp(store)
+def _application(store: AppStore, catch_up: Callable[[], None] | None) -> web.Application:
+    source = SingleApp(store, catch_up)
     app = web.Application()
 
     async def healthz(request: web.Request) -> web.Response:
@@ -73,19 +80,25 @@ def _application(store: AppStore) -> web.Application:
 
 
 async def _bind(
-    store: AppStore, conf: Conf, host: str, ports: list[int], context: ssl.SSLContext | None
+    make_app: Callable[[], web.Application],
+    conf: Conf,
+    host: str,
+    ports: list[int],
+    context: ssl.SSLContext | None,
 ) -> tuple[web.AppRunner, int]:
     auth = HttpAuth.from_conf(conf)
     for n, port in enumerate(ports):
         try:  # a fresh app each try: aiohttp freezes an app once it has been set up
-            return await webserver.serve(_application(store), host, port, context, auth)
+            return await webserver.serve(make_app(), host, port, context, auth)
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise OSError(
                     exc.errno, f"the application UI cannot bind {host}:{port}: {exc.strerror}"
                 ) from exc
             if n + 1 < len(ports):
-                log.warning(
+                # Routine (a second driver on the host), and said before the driver knows it
+                # may run: debug, where Spark warns; announce() gives the port it got.
+                log.debug(
                     "Service 'SparkUI' could not bind on port %d. Attempting port %d.",
                     port,
                     ports[n + 1],
@@ -98,8 +111,16 @@ async def _bind(
     )
 
 
-async def start_ui(conf: Conf, store: AppStore, security: Security, host: str) -> DriverUi | None:
-    """Serve the UI for ``store`` on ``host``; None when spark.ui.enabled is false."""
+async def start_ui(
+    conf: Conf,
+    store: AppStore,
+    security: Security,
+    host: str,
+    *,
+    catch_up: Callable[[], None] | None = None,
+) -> DriverUi | None:
+    """Serve the UI for ``store`` on ``host``; None when spark.ui.enabled is false.
+    ``catch_up`` folds in events still queued for the store (listener.Deferred.drain)."""
     settings = UiSettings.from_conf(conf)
     if not settings.enabled:
         return None
@@ -109,9 +130,10 @@ async def start_ui(conf: Conf, store: AppStore, security: Security, host: str) -
             "the application UI serves plain HTTP: TLS is on but this driver has no "
             "certificate from the cluster's CA (set minispark.ssl.certFile and keyFile)"
         )
-    runner, port = await _bind(store, conf, host, settings.candidates(), context)
+    runner, port = await _bind(
+        lambda: _application(store, catch_up), conf, host, settings.candidates(), context
+    )
     scheme = "https" if context is not None else "http"
     url = f"{scheme}://{host}:{port}"
     log.debug("Successfully started service 'SparkUI' on port %d.", port)
-    log.info("Bound SparkUI to %s, and started at %s", host, url)
-    return DriverUi(runner, url, port)
+    return DriverUi(runner, url, port, host)

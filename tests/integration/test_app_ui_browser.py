@@ -5,7 +5,6 @@ themselves. The screenshots are saved (MINISPARK_TEST_ARTIFACTS, else the test's
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +12,21 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from minispark.appstatus.store import AppStore
-from tests.appevents import T0, TRACE, App, failure, shuffle_job, stage_info, task_metrics
+from tests.appevents import (
+    T0,
+    TRACE,
+    App,
+    failure,
+    shuffle_job,
+    stage_info,
+    task_metrics,
+    where,
+)
 
+from .browser import artifacts, chromium, screenshot, settled
 from .harness import wait_for
 from .uiserver import LoopThread, feed, served
 
@@ -27,33 +35,14 @@ REDACTED = "*********(redacted)"
 
 
 @pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    found = Path(os.environ.get("MINISPARK_TEST_ARTIFACTS") or tmp_path) / "app-ui"
-    found.mkdir(parents=True, exist_ok=True)
-    return found
+def shots(tmp_path: Path) -> Path:
+    return artifacts(tmp_path, "app-ui")
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    # The pages must read with scripts off: turn them off for the page's own content.
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    try:
+    with chromium(tmp_path / "chromium", window=(1400, 1000), scripts=False) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _application() -> tuple[App, dict[str, object]]:
@@ -95,10 +84,10 @@ def _application() -> tuple[App, dict[str, object]]:
         40,
         metrics=task_metrics(run_ms=40, input_bytes=4096, input_records=64),
     )
-    pending = app.task_info(1, T0 + 3003, "0", 0)
-    where = {"Stage ID": 3, "Stage Attempt ID": 0}
-    app.events.append({"Event": "SparkListenerTaskStart", **where, "Task Info": pending})
-    end = App.task_end(where, {**pending, "Finish Time": T0 + 3050}, "ResultTask", None, None)
+    pending = app.task_started(running, 1, T0 + 3003)
+    end = App.task_end(
+        where(running), {**pending, "Finish Time": T0 + 3050}, "ResultTask", None, None
+    )
     return app, end
 
 
@@ -121,10 +110,10 @@ def served_app() -> Iterator[Served]:
         yield Served(ui.url, loop, store, app, later_end)
 
 
-def _shot(browser: webdriver.Chrome, artifacts: Path, name: str) -> None:
-    path = artifacts / f"{name}.png"
-    assert browser.save_screenshot(str(path))
-    print(f"screenshot: {path}")
+def _first_table(browser: webdriver.Chrome) -> str:
+    """The first table's text; "" while the page is between two loads and has none."""
+    tables = browser.find_elements(By.TAG_NAME, "table")
+    return str(tables[0].text) if tables else ""
 
 
 def _main_text(browser: webdriver.Chrome) -> str:
@@ -132,7 +121,7 @@ def _main_text(browser: webdriver.Chrome) -> str:
 
 
 def test_the_jobs_page_shows_each_job_and_keeps_up_by_itself(
-    browser: webdriver.Chrome, artifacts: Path, served_app: Served
+    browser: webdriver.Chrome, shots: Path, served_app: Served
 ) -> None:
     # One job of each kind, the failed one with its message, the hostile name as text.
     browser.get(served_app.url + "/")
@@ -147,18 +136,18 @@ def test_the_jobs_page_shows_each_job_and_keeps_up_by_itself(
     assert HOSTILE in browser.find_element(By.TAG_NAME, "nav").text  # text, not markup
     assert not browser.find_elements(By.CSS_SELECTOR, "img")
     assert browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
-    _shot(browser, artifacts, "jobs")
+    screenshot(browser, shots, "jobs")
 
     # The running job moves on: the page refreshes itself, no reload asked.
     feed(served_app.loop, served_app.store, [served_app.later_end])
     wait_for(
-        lambda: "2/4" in browser.find_elements(By.TAG_NAME, "table")[0].text,
+        lambda: "2/4" in settled(lambda: _first_table(browser)),
         "the Jobs page to refresh itself with the finished task",
     )
 
 
 def test_a_job_leads_to_its_stages_and_a_failed_task_s_traceback(
-    browser: webdriver.Chrome, artifacts: Path, served_app: Served
+    browser: webdriver.Chrome, shots: Path, served_app: Served
 ) -> None:
     browser.get(served_app.url + "/jobs/")
     browser.find_element(By.LINK_TEXT, "collect at wordcount.py:9").click()
@@ -166,7 +155,7 @@ def test_a_job_leads_to_its_stages_and_a_failed_task_s_traceback(
     text = _main_text(browser)
     assert "Completed Stages (2)" in text and "reduceByKey at wordcount.py:8" in text
     assert "Pending Stages" not in text  # empty tables are left out
-    _shot(browser, artifacts, "job")
+    screenshot(browser, shots, "job")
 
     browser.find_element(By.LINK_TEXT, "collect at wordcount.py:9").click()
     assert browser.title.endswith("Details for Stage 1 (Attempt 0)")
@@ -191,16 +180,16 @@ def test_a_job_leads_to_its_stages_and_a_failed_task_s_traceback(
     error.click()  # opens without any script: <details>
     trace = browser.find_element(By.CSS_SELECTOR, "td details pre").text
     assert 'File "wordcount.py", line 9, in parse' in trace
-    _shot(browser, artifacts, "stage")
+    screenshot(browser, shots, "stage")
 
 
 def test_stages_executors_and_environment(
-    browser: webdriver.Chrome, artifacts: Path, served_app: Served
+    browser: webdriver.Chrome, shots: Path, served_app: Served
 ) -> None:
     browser.get(served_app.url + "/stages/")
     assert browser.find_element(By.ID, "failed").text == "Failed Stages (1)"
     assert "Task 0 in stage 2.0 failed 2 times" in _main_text(browser)
-    _shot(browser, artifacts, "stages")
+    screenshot(browser, shots, "stages")
 
     # Executors: cores, active / failed / complete / total tasks, and the worker's log links.
     browser.find_element(By.LINK_TEXT, "Executors").click()
@@ -210,11 +199,11 @@ def test_stages_executors_and_environment(
     stdout = table.find_element(By.LINK_TEXT, "stdout")
     added = served_app.app.events[3]
     assert stdout.get_attribute("href") == added["Executor Info"]["Log Urls"]["stdout"]
-    _shot(browser, artifacts, "executors")
+    screenshot(browser, shots, "executors")
 
     # Environment: the properties, the secret as the driver redacted it.
     browser.find_element(By.LINK_TEXT, "Environment").click()
     text = _main_text(browser)
     assert f"spark.authenticate.secret {REDACTED}" in text
     assert "python 3.11.2" in text
-    _shot(browser, artifacts, "environment")
+    screenshot(browser, shots, "environment")

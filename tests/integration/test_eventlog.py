@@ -82,6 +82,8 @@ def test_event_log_of_a_job_with_a_shuffle_and_a_failing_task(tmp_path: Path) ->
     names = [e["Event"].removeprefix("SparkListener") for e in events]
     assert names[:3] == ["LogStart", "ApplicationStart", "EnvironmentUpdate"]
     assert names[-1] == "ApplicationEnd"
+    removed = _of(events, "ExecutorRemoved")  # at sc.stop(): let go, not lost
+    assert removed and {e["Removed Reason"] for e in removed} == {"the application stopped"}
     jobs = [n for n in names if n in ("JobStart", "JobEnd", "StageSubmitted", "StageCompleted")]
     one_job = ["JobStart", "StageSubmitted", "StageCompleted"]
     assert jobs == [*one_job, "StageSubmitted", "StageCompleted", "JobEnd", *one_job, "JobEnd"]
@@ -89,6 +91,12 @@ def test_event_log_of_a_job_with_a_shuffle_and_a_failing_task(tmp_path: Path) ->
     lines, first = inspect.getsourcelines(_word_count)
     where = first + next(i for i, line in enumerate(lines) if ".collect()" in line)
     assert start["Stage Infos"][-1]["Stage Name"] == f"collect at test_eventlog.py:{where}"
+    # As in Spark: the map stage is numbered first and named after where the RDD it
+    # shuffles was made (the map before reduceByKey).
+    shuffled = first + next(i for i, line in enumerate(lines) if ".map(" in line)
+    map_stage, result_stage = start["Stage Infos"]
+    assert map_stage["Stage ID"] < result_stage["Stage ID"]
+    assert map_stage["Stage Name"] == f"map at test_eventlog.py:{shuffled}"
     _check_word_count(events, start, written, source.stat().st_size)
     _check_failure(events)
 

@@ -1,6 +1,6 @@
 """The history server in a real browser (Debian's headless chromium through selenium): the
 list of applications, a link from it to an application's pages, and a log that cannot be
-shown explaining itself. Screenshots are saved beside the test's files."""
+shown explaining itself. Screenshots: MINISPARK_TEST_ARTIFACTS/history, else the tmp dir."""
 
 from __future__ import annotations
 
@@ -9,35 +9,17 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from .browser import artifacts, chromium, screenshot
 from .harness import Cluster
 from .test_history_server import mixed_directory
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    try:
+    with chromium(tmp_path / "chromium") as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def shot(browser: webdriver.Chrome, path: Path) -> None:
-    assert browser.save_screenshot(str(path))
-    print(f"screenshot: {path}")
 
 
 def test_from_the_list_to_an_application_and_a_broken_log(
@@ -46,11 +28,12 @@ def test_from_the_list_to_an_application_and_a_broken_log(
     logs = tmp_path / "logs"
     logs.mkdir()
     mixed_directory(logs)
+    shots = artifacts(tmp_path, "history")
     server = cluster.history(str(logs), "spark.history.fs.update.interval=200ms")
 
     browser.get(server.web + "/")
     assert "Completed applications (3)" in browser.page_source
-    shot(browser, tmp_path / "history-list.png")
+    screenshot(browser, shots, "history-list")
     # The hostile name is shown as text, not run as markup.
     assert browser.find_element(By.XPATH, "//td[text()='<b>wc</b>']")
 
@@ -59,12 +42,12 @@ def test_from_the_list_to_an_application_and_a_broken_log(
     assert "collect at history_test.py:1" in browser.page_source
     browser.get(f"{server.web}/history/app-1/stages/stage/?id=0&attempt=0")
     assert "ValueError: bad 0" in browser.page_source
-    shot(browser, tmp_path / "history-stage.png")
+    screenshot(browser, shots, "history-stage")
 
     browser.get(server.web + "/")
     browser.find_element(By.LINK_TEXT, "app-7").click()
     assert "line 7 is not JSON" in browser.page_source
-    shot(browser, tmp_path / "history-broken.png")
+    screenshot(browser, shots, "history-broken")
     browser.get(server.web + "/")
     assert "line 7 is not JSON" in browser.page_source  # now in the list's Problem column
-    shot(browser, tmp_path / "history-list-after.png")
+    screenshot(browser, shots, "history-list-after")

@@ -65,6 +65,14 @@ def secure(tmp_path: Path) -> Secure:
     return Secure(pki, tls_conf(pki.issue("node"), pki.ca), secret)
 
 
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    """The history server's log directory, empty."""
+    found = tmp_path / "logs"
+    found.mkdir()
+    return found
+
+
 def https_get(base: str, path: str, secure: Secure) -> tuple[int, str]:
     request = urllib.request.Request(base + path, headers=secure.headers)
     try:
@@ -127,10 +135,8 @@ def completed(base: str, secure: Secure, app_id: str) -> bool:
 
 @pytest.mark.parametrize("compress", ["false", "true"])
 def test_a_job_s_log_is_listed_while_it_runs_and_complete_after_stop(
-    cluster: Cluster, tmp_path: Path, secure: Secure, compress: str
+    cluster: Cluster, logs: Path, secure: Secure, compress: str
 ) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
     _, base = start_history(cluster, logs, secure)
     with SparkContext(conf=driver_conf(base, secure, compress=compress)) as sc:
         assert sc.parallelize(range(100), 4).count() == 100
@@ -164,11 +170,9 @@ def test_a_job_s_log_is_listed_while_it_runs_and_complete_after_stop(
 
 
 def test_history_server_killed_mid_job_and_restarted_ends_with_the_whole_log(
-    cluster: Cluster, tmp_path: Path, secure: Secure, caplog: pytest.LogCaptureFixture
+    cluster: Cluster, logs: Path, secure: Secure, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "minispark.eventlog")
-    logs = tmp_path / "logs"
-    logs.mkdir()
     port = free_port()
     server, base = start_history(cluster, logs, secure, port)
     with SparkContext(conf=driver_conf(base, secure)) as sc:
@@ -219,22 +223,29 @@ def refusal(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-def test_a_driver_without_the_secret_is_refused_in_one_line_and_its_job_runs(
-    cluster: Cluster, tmp_path: Path, secure: Secure, caplog: pytest.LogCaptureFixture
-) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    server, base = start_history(cluster, logs, secure)
-    no_secret = app_conf(
+def refused_job(base: str, caplog: pytest.LogCaptureFixture, *pairs: str) -> str:
+    """Run a small job whose event log goes to the history server at ``base``, the driver
+    set with ``pairs`` only: the job must still run, and the refusal must be one warning
+    of one line, which is returned."""
+    caplog.clear()
+    conf = app_conf(
         "local-cluster[1,1,512]",
-        *secure.tls,  # it trusts the server: only the secret is missing
+        *pairs,
         "spark.eventLog.enabled=true",
         f"spark.eventLog.dir={base}",
     )
-    with SparkContext(conf=no_secret) as sc:
+    with SparkContext(conf=conf) as sc:
         assert sc.parallelize(range(10), 2).sum() == 45
     (said,) = refusal(caplog)
-    assert "\n" not in said
+    assert "\n" not in said, said
+    return said
+
+
+def test_a_driver_without_the_secret_is_refused_in_one_line_and_its_job_runs(
+    cluster: Cluster, logs: Path, secure: Secure, caplog: pytest.LogCaptureFixture
+) -> None:
+    server, base = start_history(cluster, logs, secure)
+    said = refused_job(base, caplog, *secure.tls)  # it trusts the server: no secret only
     assert f"the history server at {base} refused the event log (no credentials)" in said
     assert "set spark.authenticate.secret.file" in said
     assert list(logs.iterdir()) == []
@@ -242,10 +253,8 @@ def test_a_driver_without_the_secret_is_refused_in_one_line_and_its_job_runs(
 
 
 def test_a_wrong_secret_and_an_untrusted_certificate_name_the_key_to_fix(
-    cluster: Cluster, tmp_path: Path, secure: Secure, caplog: pytest.LogCaptureFixture
+    cluster: Cluster, tmp_path: Path, logs: Path, secure: Secure, caplog: pytest.LogCaptureFixture
 ) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
     _, base = start_history(cluster, logs, secure)
     wrong = tmp_path / "wrong.secret"
     wrong.write_text("not-the-secret\n")
@@ -253,26 +262,15 @@ def test_a_wrong_secret_and_an_untrusted_certificate_name_the_key_to_fix(
         ((*secure.tls, f"spark.authenticate.secret.file={wrong}"), "(wrong secret)"),
         ((), "minispark.ssl.caFile"),  # no CA: the system's CAs do not know ours
     ]:
-        caplog.clear()
-        conf = app_conf(
-            "local-cluster[1,1,512]",
-            *pairs,
-            "spark.eventLog.enabled=true",
-            f"spark.eventLog.dir={base}",
-        )
-        with SparkContext(conf=conf) as sc:
-            assert sc.parallelize(range(10), 2).sum() == 45
-        (said,) = refusal(caplog)
-        assert "\n" not in said and fix in said, said
+        said = refused_job(base, caplog, *pairs)
+        assert fix in said, said
     assert list(logs.iterdir()) == []
 
 
 def test_an_unreachable_history_server_at_start_is_a_warning_then_the_log_arrives(
-    cluster: Cluster, tmp_path: Path, secure: Secure, caplog: pytest.LogCaptureFixture
+    cluster: Cluster, logs: Path, secure: Secure, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "minispark.eventlog")
-    logs = tmp_path / "logs"
-    logs.mkdir()
     port = free_port()
     base = f"https://127.0.0.1:{port}"
     with SparkContext(conf=driver_conf(base, secure)) as sc:
@@ -284,9 +282,7 @@ def test_an_unreachable_history_server_at_start_is_a_warning_then_the_log_arrive
     wait_for(lambda: completed(base, secure, app_id), "the application listed as complete")
 
 
-def test_ingest_api_refusals_are_one_line(cluster: Cluster, tmp_path: Path, secure: Secure) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
+def test_ingest_api_refusals_are_one_line(cluster: Cluster, logs: Path, secure: Secure) -> None:
     server, base = start_history(cluster, logs, secure)
 
     def post(path: str, data: bytes, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -332,10 +328,8 @@ def _lines(events: list[dict[str, Any]]) -> bytes:
 
 
 def test_a_full_buffer_drops_whole_events_with_one_warning_then_sends_the_rest(
-    cluster: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    cluster: Cluster, logs: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     writer = RemoteEventLog(IngestClient(base, None, None), compress=False, max_buffer=4096)
@@ -356,10 +350,8 @@ def test_a_full_buffer_drops_whole_events_with_one_warning_then_sends_the_rest(
 
 
 def test_a_chunk_that_landed_before_its_reply_was_lost_is_not_written_twice(
-    cluster: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    cluster: Cluster, logs: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
     server = cluster.history(str(logs), FAST)
     events = _events("app-again", 5)
     whole = _lines(events)

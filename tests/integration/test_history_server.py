@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests import eventlogs
+from tests import appevents
 
 from .harness import Cluster, Daemon, cli, get_json, http, wait_for
 
@@ -59,18 +59,18 @@ def fetch(server: Daemon, path: str) -> tuple[int, str, str]:
 
 
 def mixed_directory(logs: Path) -> None:
-    eventlogs.write(logs, "app-1", eventlogs.application("app-1", "<b>wc</b>", tasks=6, failed=2))
-    running = eventlogs.application("app-2", start_ms=eventlogs.START_MS + 1000, finished=False)
-    eventlogs.write(logs, "app-2", running, in_progress=True, tail=b'{"Event":"SparkListenerTa')
-    eventlogs.write(logs, "app-3", eventlogs.application("app-3", tasks=3), compress=True)
+    appevents.write(logs, "app-1", appevents.application("app-1", "<b>wc</b>", tasks=6, failed=2))
+    running = appevents.application("app-2", start_ms=appevents.T0 + 1000, finished=False)
+    appevents.write(logs, "app-2", running, in_progress=True, tail=b'{"Event":"SparkListenerTa')
+    appevents.write(logs, "app-3", appevents.application("app-3", tasks=3), compress=True)
     (logs / "app-4").write_bytes(b"")
     (logs / "app-5.gz").write_bytes(b"not gzip at all\n")
     (logs / "app-6").write_bytes(b'{"Event":"SparkListenerLogStart","Spark Version":"0.1.0"}\n')
-    events = list(eventlogs.application("app-7"))
+    events = list(appevents.application("app-7"))
     (logs / "app-7").write_bytes(
-        eventlogs.encode(events[:6])
+        appevents.encode(events[:6])
         + b'{"Event": "SparkListenerJobSt\n'
-        + eventlogs.encode(events[6:])
+        + appevents.encode(events[6:])
     )
 
 
@@ -141,7 +141,7 @@ def test_a_log_written_while_it_runs_appears(cluster: Cluster, tmp_path: Path) -
     server = cluster.history(str(logs), FAST)
     assert apps(server) == {}
     # As the driver's writer does: a running log first, renamed when the app ends.
-    path = eventlogs.write(logs, "app-new", eventlogs.application("app-new"), in_progress=True)
+    path = appevents.write(logs, "app-new", appevents.application("app-new"), in_progress=True)
     wait_for(lambda: "app-new" in apps(server), "the new log to be listed")
     assert apps(server)["app-new"]["attempts"][0]["completed"] is False
     path.rename(logs / "app-new")
@@ -156,9 +156,9 @@ def test_loaded_apps_are_kept_lru_and_reloaded_when_changed(
 ) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    eventlogs.write(logs, "app-a", eventlogs.application("app-a"))
-    events = list(eventlogs.application("app-b", tasks=10))
-    path = eventlogs.write(logs, "app-b", events[:9], in_progress=True)  # 1 task of 10 ended
+    appevents.write(logs, "app-a", appevents.application("app-a"))
+    events = list(appevents.application("app-b", tasks=10))
+    path = appevents.write(logs, "app-b", events[:9], in_progress=True)  # 1 task of 10 ended
     server = cluster.history(str(logs), FAST, "spark.history.retainedApplications=1")
     wait_for(lambda: len(apps(server)) == 2, "both applications")
 
@@ -168,7 +168,7 @@ def test_loaded_apps_are_kept_lru_and_reloaded_when_changed(
     assert "application app-a unloaded (least recently viewed)" in server.log()
     assert "minispark_history_loaded_applications 1.0" in page(server, "/metrics")
 
-    path.write_bytes(eventlogs.encode(events))  # the app ran on and finished its job
+    path.write_bytes(appevents.encode(events))  # the app ran on and finished its job
     wait_for(lambda: jobs(server, "app-b")[0]["numCompletedTasks"] == 10, "the reloaded log")
     assert jobs(server, "app-b")[0]["status"] == "SUCCEEDED"
     assert server.log().count("loaded app-b.inprogress") == 2
@@ -177,10 +177,10 @@ def test_loaded_apps_are_kept_lru_and_reloaded_when_changed(
 def test_the_cleaner_deletes_logs_past_max_age(cluster: Cluster, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    old = eventlogs.write(logs, "app-old", eventlogs.application("app-old"))
+    old = appevents.write(logs, "app-old", appevents.application("app-old"))
     month_ago = time.time() - 30 * 86400
     os.utime(old, (month_ago, month_ago))
-    eventlogs.write(logs, "app-new", eventlogs.application("app-new"))
+    appevents.write(logs, "app-new", appevents.application("app-new"))
     server = cluster.history(
         str(logs),
         FAST,
@@ -196,8 +196,8 @@ def test_the_cleaner_deletes_logs_past_max_age(cluster: Cluster, tmp_path: Path)
 def test_a_100000_task_log_loads(cluster: Cluster, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    events = list(eventlogs.application("app-big", tasks=100_000, failed=100, executors=8))
-    size = eventlogs.write(logs, "app-big", events, compress=True).stat().st_size
+    events = list(appevents.application("app-big", tasks=100_000, failed=100, executors=8))
+    size = appevents.write(logs, "app-big", events, compress=True).stat().st_size
     server = cluster.history(str(logs), FAST)
     wait_for(lambda: "app-big" in apps(server), "the big log listed")
     began = time.perf_counter()
@@ -224,7 +224,7 @@ def test_a_100000_task_log_loads(cluster: Cluster, tmp_path: Path) -> None:
 def test_the_web_port_asks_for_the_secret(cluster: Cluster, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    eventlogs.write(logs, "app-1", eventlogs.application("app-1"))
+    appevents.write(logs, "app-1", appevents.application("app-1"))
     server = cluster.history(str(logs), "spark.authenticate.secret=history-secret")
     assert server.headers  # the harness presents the secret
     assert http(server.web + "/")[0] == 401
@@ -236,7 +236,7 @@ def test_the_web_port_asks_for_the_secret(cluster: Cluster, tmp_path: Path) -> N
 def test_systemd_hears_ready_once_it_serves(cluster: Cluster, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    eventlogs.write(logs, "app-1", eventlogs.application("app-1"))
+    appevents.write(logs, "app-1", appevents.application("app-1"))
     path = tmp_path / "notify.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind(str(path))

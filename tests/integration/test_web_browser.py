@@ -3,37 +3,22 @@ the secret as its Basic credentials: what an operator sees, and that the kill fo
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import ssl
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from minispark import SparkContext
 from tests.certs import HostCert, make_cluster_certs
 
+from .browser import artifacts, chromium, document_status, log_in, screenshot, spki_pin
 from .harness import Cluster, app_conf, url_of, wait_for
 
 SECRET = "browser-secret-42"
-
-
-def _spki_pin(cert: Path) -> str:
-    """What chromium's --ignore-certificate-errors-spki-list takes: trust this key only."""
-    key = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 @pytest.fixture
@@ -43,24 +28,8 @@ def certs(tmp_path: Path) -> HostCert:
 
 @pytest.fixture
 def browser(certs: HostCert, tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-        # Trust exactly the daemons' certificate, not every bad one.
-        f"--ignore-certificate-errors-spki-list={_spki_pin(certs.cert)}",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    try:
+    with chromium(tmp_path / "chromium", trust_spki=spki_pin(certs.cert)) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _serves(url: str, context: ssl.SSLContext) -> bool:
@@ -69,19 +38,6 @@ def _serves(url: str, context: ssl.SSLContext) -> bool:
             return int(reply.status) == 200
     except OSError:
         return False
-
-
-def _document_status(driver: webdriver.Chrome, url: str) -> int:
-    """The HTTP status of the last main document loaded from ``url`` (from chromium's log)."""
-    status = 0
-    for entry in driver.get_log("performance"):
-        message: dict[str, Any] = json.loads(entry["message"])["message"]
-        if message.get("method") != "Network.responseReceived":
-            continue
-        params = message["params"]
-        if params.get("type") == "Document" and params["response"]["url"] == url:
-            status = int(params["response"]["status"])
-    return status
 
 
 def test_browser_sees_the_master_page_with_basic_auth_and_kills_an_app(
@@ -106,16 +62,12 @@ def test_browser_sees_the_master_page_with_basic_auth_and_kills_an_app(
     # No credentials: the browser gets the 401 (and would ask for a password), and none of
     # the cluster's state.
     browser.get(page)
-    assert _document_status(browser, page) == 401
+    assert document_status(browser, page) == 401
     assert "worker-" not in browser.page_source
 
     # The secret as the Basic password on every request, as a browser sends it once asked;
     # never in the URL.
-    browser.execute_cdp_cmd("Network.enable", {})
-    token = base64.b64encode(f"admin:{SECRET}".encode()).decode()
-    browser.execute_cdp_cmd(
-        "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}}
-    )
+    log_in(browser, SECRET, user="admin")
 
     def workers_table() -> str:
         browser.get(page)
@@ -126,11 +78,9 @@ def test_browser_sees_the_master_page_with_basic_auth_and_kills_an_app(
         sc.wait_for_executors(1)
         table = wait_for(workers_table, "the workers table to show the worker")
         assert table.startswith("Worker Id Address State") and "127.0.0.1" in table
-        assert _document_status(browser, page) == 200
+        assert document_status(browser, page) == 200
         assert browser.title.startswith("minispark Master at")
-        screenshot = tmp_path / "master-page.png"
-        assert browser.save_screenshot(str(screenshot))
-        print(f"screenshot of the master page: {screenshot}")
+        screenshot(browser, artifacts(tmp_path, "web"), "master-page")
 
         # The kill button posts with the browser's credentials and comes back to the page.
         form = browser.find_element(By.CSS_SELECTOR, f'form input[value="{sc.applicationId}"]')
@@ -143,5 +93,5 @@ def test_browser_sees_the_master_page_with_basic_auth_and_kills_an_app(
         worker_link = f"https://127.0.0.1:{worker.webui_port}"
         browser.find_element(By.CSS_SELECTOR, f'a[href="{worker_link}"]').click()
         wait_for(lambda: browser.title.startswith("minispark Worker at"), "the worker's page")
-        assert _document_status(browser, worker_link + "/") == 200
+        assert document_status(browser, worker_link + "/") == 200
     assert master.alive() and "Traceback" not in master.log()

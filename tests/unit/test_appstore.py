@@ -9,7 +9,16 @@ import pytest
 
 from minispark.appstatus import metrics
 from minispark.appstatus.store import AppStore, EventError
-from tests.appevents import T0, TRACE, App, failure, shuffle_job, stage_info, task_metrics
+from tests.appevents import (
+    T0,
+    TRACE,
+    App,
+    failure,
+    shuffle_job,
+    stage_info,
+    task_metrics,
+    where,
+)
 
 
 def _store(app: App, **limits: int) -> AppStore:
@@ -274,10 +283,7 @@ def test_a_running_task_counts_as_active_and_its_duration_grows() -> None:
     stage = stage_info(0, "count at r.py:1", 2)
     app.job_start(0, T0, stage)
     app.stage_submitted(stage, T0)
-    info = app.task_info(0, T0 + 100, "0", 0)
-    app.events.append(
-        {"Event": "SparkListenerTaskStart", "Stage ID": 0, "Stage Attempt ID": 0, "Task Info": info}
-    )
+    app.task_started(stage, 0, T0 + 100)
     store = _store(app)
     assert (store.job(0) or {})["numActiveTasks"] == 1
     assert (store.stage(0, 0) or {})["numActiveTasks"] == 1
@@ -384,3 +390,40 @@ def test_every_task_metric_lands_in_its_own_figure(null_group: str | None) -> No
     parsed = metrics.parse(raw, "TaskEnd")
     for n, (attribute, group, _) in enumerate(metrics.LAYOUT, start=1):
         assert getattr(parsed, attribute) == (0 if group == null_group else n), attribute
+
+
+def test_the_runtime_s_python_version_comes_from_the_driver_s_python_version_property() -> None:
+    # What SparkContext posts: Java-style dotted names ("python.version", like "java.version").
+    store = AppStore()
+    store.apply(
+        {
+            "Event": "SparkListenerEnvironmentUpdate",
+            "Spark Properties": [],
+            "System Properties": [
+                ["python.executable", "/usr/bin/python3"],
+                ["python.version", "3.11.7"],
+            ],
+            "Classpath Entries": [],
+        }
+    )
+    assert store.environment()["runtime"]["pythonVersion"] == "3.11.7"
+
+
+def test_a_task_that_ends_after_its_job_failed_still_counts_on_the_job() -> None:
+    # A sibling of the failing task is still running when the stage aborts; its end comes
+    # after the JobEnd (as on a real cluster). Spark counts it on the job, and the job must
+    # not show a task running forever.
+    app = App().start()
+    stage = stage_info(0, "collect at late.py:3", 2)
+    app.job_start(0, T0, stage)
+    app.stage_submitted(stage, T0)
+    slow = app.task_started(stage, 0, T0 + 1)
+    app.task(stage, 1, T0 + 1, 2, executor="1", reason=failure("bad"))
+    app.stage_completed(stage, T0 + 5, reason="Task 1 in stage 0 failed 1 times")
+    app.job_end(0, T0 + 5, error="Job aborted due to stage failure")
+    app.events.append(
+        App.task_end(where(stage), {**slow, "Finish Time": T0 + 900}, "ResultTask", None, None)
+    )
+    (job,) = _store(app).jobs()
+    counts = ("status", "numActiveTasks", "numCompletedTasks", "numFailedTasks")
+    assert [job[k] for k in counts] == ["FAILED", 0, 1, 1]

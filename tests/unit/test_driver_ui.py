@@ -49,11 +49,12 @@ def test_a_taken_port_moves_the_ui_to_the_next(
         assert ui is not None
         try:
             assert await _status(ui.url + "/api/v1/applications") == 200
+            ui.announce()
         finally:
             await ui.stop()
         return ui
 
-    with caplog.at_level(logging.INFO, logger="minispark.driver.ui"):
+    with caplog.at_level(logging.DEBUG, logger="minispark.driver.ui"):
         ui = asyncio.run(run())
     assert ui is not None and ui.port == taken + 1
     assert ui.url == f"http://127.0.0.1:{taken + 1}"

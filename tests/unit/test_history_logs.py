@@ -16,7 +16,7 @@ from minispark.history.logdir import LogDir
 from minispark.history.logfile import LogError, LogName, lines
 from minispark.history.replay import replay
 from minispark.history.summary import LogSummary, summarize
-from tests import eventlogs
+from tests import appevents
 
 
 class Recorder:
@@ -89,7 +89,7 @@ def test_not_gzip_and_damaged_gzip_are_said() -> None:
 
 
 def test_a_complete_log_is_listed_with_its_end(tmp_path: Path) -> None:
-    path = eventlogs.write(tmp_path, "app-1", eventlogs.application("app-1", "wc <b>"))
+    path = appevents.write(tmp_path, "app-1", appevents.application("app-1", "wc <b>"))
     s = summary_of(path)
     assert s.reason is None
     assert s.head is not None
@@ -97,16 +97,16 @@ def test_a_complete_log_is_listed_with_its_end(tmp_path: Path) -> None:
     assert s.head.spark_version == "0.1.0"
     (attempt,) = s.application()["attempts"]
     assert attempt["completed"] is True
-    assert attempt["startTimeEpoch"] == eventlogs.START_MS
+    assert attempt["startTimeEpoch"] == appevents.T0
     assert attempt["endTimeEpoch"] == s.end_ms
     assert s.end_ms is not None
-    assert attempt["duration"] == s.end_ms - eventlogs.START_MS > 0
+    assert attempt["duration"] == s.end_ms - appevents.T0 > 0
 
 
 def test_a_gzip_log_is_listed_like_a_plain_one(tmp_path: Path) -> None:
-    events = list(eventlogs.application("app-2"))
-    plain = summary_of(eventlogs.write(tmp_path, "app-2", events))
-    packed = summary_of(eventlogs.write(tmp_path, "app-2", events, compress=True))
+    events = list(appevents.application("app-2"))
+    plain = summary_of(appevents.write(tmp_path, "app-2", events))
+    packed = summary_of(appevents.write(tmp_path, "app-2", events, compress=True))
     assert packed.reason is None
     assert packed.log.compressed
     assert packed.application()["attempts"][0]["endTimeEpoch"] == plain.end_ms
@@ -115,8 +115,8 @@ def test_a_gzip_log_is_listed_like_a_plain_one(tmp_path: Path) -> None:
 def test_an_inprogress_log_with_a_torn_last_line_is_incomplete_not_broken(
     tmp_path: Path,
 ) -> None:
-    events = eventlogs.application("app-3", finished=False)
-    path = eventlogs.write(tmp_path, "app-3", events, in_progress=True, tail=b'{"Event": "Spa')
+    events = appevents.application("app-3", finished=False)
+    path = appevents.write(tmp_path, "app-3", events, in_progress=True, tail=b'{"Event": "Spa')
     s = summary_of(path)
     assert s.reason is None
     (attempt,) = s.application()["attempts"]
@@ -128,8 +128,8 @@ def test_an_inprogress_log_with_a_torn_last_line_is_incomplete_not_broken(
 
 
 def test_a_complete_log_cut_short_is_listed_as_truncated(tmp_path: Path) -> None:
-    events = list(eventlogs.application("app-4"))[:-3]
-    s = summary_of(eventlogs.write(tmp_path, "app-4", events, tail=b'{"Event": "SparkLis'))
+    events = list(appevents.application("app-4"))[:-3]
+    s = summary_of(appevents.write(tmp_path, "app-4", events, tail=b'{"Event": "SparkLis'))
     assert s.head is not None  # still an application, with a warning
     assert s.reason is not None
     assert s.reason.startswith("truncated")
@@ -162,8 +162,8 @@ def test_an_unreadable_log_is_listed_with_the_reason(
 
 
 def test_bad_json_in_the_middle_fails_the_replay_naming_the_line(tmp_path: Path) -> None:
-    events = list(eventlogs.application("app-5"))
-    data = eventlogs.encode(events[:6]) + b"{oops\n" + eventlogs.encode(events[6:])
+    events = list(appevents.application("app-5"))
+    data = appevents.encode(events[:6]) + b"{oops\n" + appevents.encode(events[6:])
     (tmp_path / "app-5").write_bytes(data)
     s = summary_of(tmp_path / "app-5")
     assert s.reason is None  # head and end are fine: only the whole read finds it
@@ -172,16 +172,16 @@ def test_bad_json_in_the_middle_fails_the_replay_naming_the_line(tmp_path: Path)
 
 
 def test_an_event_the_store_refuses_fails_the_replay_naming_the_line(tmp_path: Path) -> None:
-    events = list(eventlogs.application("app-6"))
+    events = list(appevents.application("app-6"))
     del events[8]["Task Info"]  # the first TaskEnd
-    s = summary_of(eventlogs.write(tmp_path, "app-6", events))
+    s = summary_of(appevents.write(tmp_path, "app-6", events))
     with pytest.raises(LogError, match="line 9: SparkListenerTaskEnd: 'Task Info' is missing"):
         replay(LogDir(str(tmp_path)).fs, s, Recorder())
 
 
 def test_replay_gives_every_event_in_order(tmp_path: Path) -> None:
-    events = list(eventlogs.application("app-7", tasks=50, failed=3))
-    s = summary_of(eventlogs.write(tmp_path, "app-7", events, compress=True))
+    events = list(appevents.application("app-7", tasks=50, failed=3))
+    s = summary_of(appevents.write(tmp_path, "app-7", events, compress=True))
     recorder = Recorder()
     assert replay(LogDir(str(tmp_path)).fs, s, recorder) == len(events)
     assert recorder.events == events
@@ -189,7 +189,7 @@ def test_replay_gives_every_event_in_order(tmp_path: Path) -> None:
 
 def test_an_fsspec_url_is_a_log_directory() -> None:
     fs = fsspec.filesystem("memory")
-    fs.pipe("/history-unit/app-8", eventlogs.encode(eventlogs.application("app-8")))
+    fs.pipe("/history-unit/app-8", appevents.encode(appevents.application("app-8")))
     fs.pipe("/history-unit/.app-9.tmp", b"partial upload")
     logs = LogDir("memory://history-unit")
     (file,) = logs.files()

@@ -15,7 +15,7 @@ from minispark.conf import Conf
 from minispark.history.cleaner import CleanerPolicy
 from minispark.history.logdir import LogDir
 from minispark.history.provider import HistoryProvider
-from tests import eventlogs
+from tests import appevents
 
 T = TypeVar("T")
 
@@ -46,11 +46,11 @@ def run(step: Awaitable[T]) -> T:
 
 
 def test_lists_complete_and_incomplete_apps_and_unreadable_logs(tmp_path: Path) -> None:
-    eventlogs.write(tmp_path, "app-1", eventlogs.application("app-1", start_ms=1000))
-    eventlogs.write(
+    appevents.write(tmp_path, "app-1", appevents.application("app-1", start_ms=1000))
+    appevents.write(
         tmp_path,
         "app-2",
-        eventlogs.application("app-2", start_ms=2000, finished=False),
+        appevents.application("app-2", start_ms=2000, finished=False),
         in_progress=True,
     )
     (tmp_path / "app-3").write_bytes(b"")
@@ -67,9 +67,9 @@ def test_lists_complete_and_incomplete_apps_and_unreadable_logs(tmp_path: Path) 
 
 
 def test_the_complete_log_of_an_app_wins_over_a_crashed_runs(tmp_path: Path) -> None:
-    eventlogs.write(tmp_path, "app-1", eventlogs.application("app-1"))
-    events = eventlogs.application("app-1", finished=False)
-    eventlogs.write(tmp_path, "app-1", events, in_progress=True)
+    appevents.write(tmp_path, "app-1", appevents.application("app-1"))
+    events = appevents.application("app-1", finished=False)
+    appevents.write(tmp_path, "app-1", events, in_progress=True)
     p = provider(tmp_path)
     run(p.refresh())
     summary = p.summary("app-1")
@@ -78,8 +78,8 @@ def test_the_complete_log_of_an_app_wins_over_a_crashed_runs(tmp_path: Path) -> 
 
 
 def test_a_log_is_loaded_once_however_many_ask(tmp_path: Path) -> None:
-    events = list(eventlogs.application("app-1", tasks=200))
-    eventlogs.write(tmp_path, "app-1", events)
+    events = list(appevents.application("app-1", tasks=200))
+    appevents.write(tmp_path, "app-1", events)
     p = provider(tmp_path)
 
     async def views() -> list[Recorder | None]:
@@ -97,7 +97,7 @@ def test_a_log_is_loaded_once_however_many_ask(tmp_path: Path) -> None:
 
 def test_the_least_recently_viewed_store_is_let_go(tmp_path: Path) -> None:
     for n in range(3):
-        eventlogs.write(tmp_path, f"app-{n}", eventlogs.application(f"app-{n}"))
+        appevents.write(tmp_path, f"app-{n}", appevents.application(f"app-{n}"))
     p = provider(tmp_path, retained=2)
 
     async def views() -> None:
@@ -113,14 +113,14 @@ def test_the_least_recently_viewed_store_is_let_go(tmp_path: Path) -> None:
 
 
 def test_a_changed_log_is_loaded_again_after_the_next_listing(tmp_path: Path) -> None:
-    events = list(eventlogs.application("app-1", tasks=3))
-    path = eventlogs.write(tmp_path, "app-1", events[:8], in_progress=True)
+    events = list(appevents.application("app-1", tasks=3))
+    path = appevents.write(tmp_path, "app-1", events[:8], in_progress=True)
     p = provider(tmp_path)
 
     async def grow() -> tuple[Recorder | None, Recorder | None, Recorder | None]:
         await p.refresh()
         before = await p.store("app-1")
-        path.write_bytes(eventlogs.encode(events[:12]))
+        path.write_bytes(appevents.encode(events[:12]))
         os.utime(path, (1, 1))  # an mtime the first listing did not see
         again = await p.store("app-1")  # not listed yet: the store already loaded
         await p.refresh()
@@ -138,8 +138,8 @@ def test_a_changed_log_is_loaded_again_after_the_next_listing(tmp_path: Path) ->
 def test_a_failed_load_is_remembered_with_its_reason_until_the_log_changes(
     tmp_path: Path,
 ) -> None:
-    events = list(eventlogs.application("app-1"))
-    data = eventlogs.encode(events)
+    events = list(appevents.application("app-1"))
+    data = appevents.encode(events)
     path = tmp_path / "app-1"
     path.write_bytes(data.replace(b'{"Event":"SparkListenerJobStart"', b'{oops\n{"x":1', 1))
     p = provider(tmp_path)
@@ -158,9 +158,9 @@ def test_a_failed_load_is_remembered_with_its_reason_until_the_log_changes(
 
 
 def test_a_store_that_breaks_makes_a_reason_not_a_crash(tmp_path: Path) -> None:
-    events = list(eventlogs.application("app-1"))
+    events = list(appevents.application("app-1"))
     events[8]["Stage ID"] = -1  # Recorder's stand-in for a bug in the store
-    eventlogs.write(tmp_path, "app-1", events)
+    appevents.write(tmp_path, "app-1", events)
     p = provider(tmp_path)
     run(p.refresh())
     assert run(p.store("app-1")) is None
@@ -170,7 +170,7 @@ def test_a_store_that_breaks_makes_a_reason_not_a_crash(tmp_path: Path) -> None:
 def test_a_directory_that_vanishes_keeps_the_last_listing(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    eventlogs.write(logs, "app-1", eventlogs.application("app-1"))
+    appevents.write(logs, "app-1", appevents.application("app-1"))
     p = provider(logs)
     run(p.refresh())
     (logs / "app-1").unlink()
@@ -187,7 +187,7 @@ def test_a_directory_that_vanishes_keeps_the_last_listing(tmp_path: Path) -> Non
 
 def test_the_cleaner_deletes_expired_logs_and_lists_again(tmp_path: Path) -> None:
     for n, age_days in enumerate([30, 2, 1]):
-        path = eventlogs.write(tmp_path, f"app-{n}", eventlogs.application(f"app-{n}"))
+        path = appevents.write(tmp_path, f"app-{n}", appevents.application(f"app-{n}"))
         when = 1_000_000_000 - age_days * 86400
         os.utime(path, (when, when))
     p = provider(tmp_path)
@@ -199,7 +199,7 @@ def test_the_cleaner_deletes_expired_logs_and_lists_again(tmp_path: Path) -> Non
 
 
 def test_a_log_replays_into_the_real_store_with_the_ui_retention(tmp_path: Path) -> None:
-    eventlogs.write(tmp_path, "app-1", eventlogs.application("app-1", tasks=30, failed=5))
+    appevents.write(tmp_path, "app-1", appevents.application("app-1", tasks=30, failed=5))
     conf = Conf({"spark.ui.retainedTasks": "10"})
     p = HistoryProvider(LogDir(str(tmp_path)), lambda: store_for_ui(conf), 50)
     run(p.refresh())

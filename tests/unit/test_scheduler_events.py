@@ -43,13 +43,24 @@ def _failed(task_id: int) -> TaskFailed:
     )
 
 
+def _scheduler(
+    executor: Executor, *, max_failures: int, posted: list[dict[str, Any]] | None
+) -> JobScheduler:
+    """A scheduler over the one fake executor, a task in flight per core; its events are
+    appended to ``posted`` (None: it is given no sink)."""
+    return JobScheduler(
+        lambda: [executor],
+        max_failures=max_failures,
+        in_flight_per_core=1,
+        progress=Progress(),
+        events=None if posted is None else posted.append,
+    )
+
+
 def test_a_job_whose_task_keeps_failing_posts_spark_events_in_order() -> None:
     posted: list[dict[str, Any]] = []
     executor = Executor()
-    scheduler = JobScheduler(
-        lambda: [executor], max_failures=2, in_flight_per_core=1, progress=Progress(),
-        events=posted.append,
-    )  # fmt: skip
+    scheduler = _scheduler(executor, max_failures=2, posted=posted)
     rdd = LocalContext().parallelize(range(4), 2)
 
     async def run() -> None:
@@ -98,10 +109,7 @@ def test_a_job_whose_task_keeps_failing_posts_spark_events_in_order() -> None:
 def test_a_lost_executor_ends_its_tasks_with_executor_lost_failure() -> None:
     posted: list[dict[str, Any]] = []
     executor = Executor()
-    scheduler = JobScheduler(
-        lambda: [executor], max_failures=4, in_flight_per_core=1, progress=Progress(),
-        events=posted.append,
-    )  # fmt: skip
+    scheduler = _scheduler(executor, max_failures=4, posted=posted)
     rdd = LocalContext().parallelize(range(4), 2)
 
     async def run() -> None:
@@ -126,9 +134,7 @@ def test_a_lost_executor_ends_its_tasks_with_executor_lost_failure() -> None:
 
 def test_without_a_sink_nothing_is_built() -> None:
     executor = Executor()
-    scheduler = JobScheduler(
-        lambda: [executor], max_failures=4, in_flight_per_core=1, progress=Progress()
-    )
+    scheduler = _scheduler(executor, max_failures=4, posted=None)
     rdd = LocalContext().parallelize(range(4), 2)
 
     async def run() -> None:
