@@ -20,7 +20,7 @@ import pytest
 from minispark.ops import certs
 from minispark.ops.probes import ProbeError, master_ready
 from minispark.ops.tls import Tls
-from tests import eventlogs
+from tests import appevents
 from tests.certs import Pki
 
 from .harness import GUARD_S, Cluster, wait_for
@@ -162,8 +162,8 @@ def test_the_history_server_is_in_the_snapshot_the_gate_and_fab_status(
 ) -> None:
     logs = tmp_path / "eventlogs"
     logs.mkdir()
-    eventlogs.write(logs, "app-1", eventlogs.application("app-1", "wc", tasks=2))
-    eventlogs.write(logs, "app-2", eventlogs.application("app-2", "pi"), in_progress=True)
+    appevents.write(logs, "app-1", appevents.application("app-1", "wc", tasks=2))
+    appevents.write(logs, "app-2", appevents.application("app-2", "pi"), in_progress=True)
     ca = site.pki
     server = cluster.history(str(logs), *_tls_conf(ca, "h1", days=200), wait=False)
     web = f"127.0.0.1:{server.webui_port}"
