@@ -34,7 +34,8 @@ pytestmark = pytest.mark.lab
 MASTERS = ["m1", "m2", "m3"]
 WORKERS = ["w1", "w2", "w3"]
 UNITS = {"m": ["zookeeper", "minispark-master"], "w": ["minispark-worker"]}
-DAEMONS = [(host, unit) for host in MASTERS + WORKERS for unit in UNITS[host[0]]]
+HISTORY = ("m1", "minispark-history")  # the lab's minispark_history host
+DAEMONS = [(host, unit) for host in MASTERS + WORKERS for unit in UNITS[host[0]]] + [HISTORY]
 # Short drains: the test's job runs for minutes, so its executors never end by themselves.
 ROLL_OPTIONS = ("--yes", "--drain-timeout", "10", "--gate-timeout", "120")
 DRIVER_HOST = "m1"
@@ -96,7 +97,7 @@ def start_times(lab: Lab) -> dict[tuple[str, str], int]:
     """When each daemon's unit last became active (monotonic microseconds on its host)."""
     times = {}
     for host in MASTERS + WORKERS:
-        units = UNITS[host[0]]
+        units = [unit for daemon_host, unit in DAEMONS if daemon_host == host]
         command = " ".join(
             f"systemctl show -p ActiveEnterTimestampMonotonic --value {unit};" for unit in units
         )
@@ -391,7 +392,7 @@ def test_dry_runs_change_nothing(deployed: Lab) -> None:
         assert done.returncode == 0, explain(done)
         assert "Dry run" in done.stdout and "nothing was changed" in done.stdout.lower()
     plan = fab(deployed, "rolling-restart", "--group", "all", "--dry-run").stdout
-    assert plan.startswith("Plan: rolling restart of all, 9 steps:")
+    assert plan.startswith("Plan: rolling restart of all, 10 steps:")
     assert changed(before, start_times(deployed)) == set()
     assert probes.leader(webs(deployed), **security.auth(deployed)) == leader
     wait_healthy(deployed)  # in particular: w1 was not decommissioned
@@ -432,7 +433,7 @@ def test_rolling_restart_of_everything_while_a_job_runs(deployed: Lab) -> None:
     assert len(watch.leaders) == 2 and watch.leaders[0] == old_leader, watch.seen
     summary = done.stdout.strip().splitlines()[-1]
     match = re.fullmatch(
-        r"Done: 9 steps in ([\d.]+)s; longest time without a leader: (\d+) ms\.", summary
+        r"Done: 10 steps in ([\d.]+)s; longest time without a leader: (\d+) ms\.", summary
     )
     assert match is not None, summary
     line = (

@@ -296,7 +296,8 @@ def test_secret_rotation_without_restarting_the_daemons(cluster: Cluster, tmp_pa
         fresh.replace(path)
     with pytest.raises(ConnectionError, match="no shared secret"):
         SparkContext(conf=_conf(url_of(master), f"spark.authenticate.secret.file={old_file}"))
-    assert "no shared secret with a driver" in master.log()
+    # The master logs the refusal after answering it: wait for the line, do not race it.
+    wait_for(lambda: "no shared secret with a driver" in master.log(), "the refusal's log line")
     only_new = tmp_path / "only-new.secret"
     only_new.write_text("new\n")
     with SparkContext(
